@@ -1,0 +1,138 @@
+"""Composition root: builds every service once and hands them to the CLI or the window.
+
+Nothing else in nemo_desk creates app-wide objects; there are no module globals. Order
+matters: folders and the temp root are set up before anything imports NeMo, so NeMo's
+temporary files land in the app's own temp folder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from nemo_desk.core.events import Event, ObserverFn, null_observer
+from nemo_desk.engine.models import ModelManager
+from nemo_desk.engine.pipeline import Pipeline
+from nemo_desk.engine.store import ModelStore
+from nemo_desk.export import OutputLedger
+from nemo_desk.locks.diagnose import Diagnoser
+from nemo_desk.locks.fileops import FileOps, RetryPolicy
+from nemo_desk.locks.processes import default_process_lister
+from nemo_desk.locks.tempdirs import install_tolerant_tempdirs
+from nemo_desk.logsetup import log_event, setup_file_logging
+from nemo_desk.media import Ffmpeg
+from nemo_desk.paths import AppPaths, TempRoot, install_temp_root, sweep_temp
+
+CLI_COMMANDS = ("transcribe", "models", "-h", "--help")
+
+
+@dataclass
+class Services:
+    paths: AppPaths
+    temp_root: TempRoot
+    fileops: FileOps
+    store: ModelStore
+    models: ModelManager
+    pipeline: Pipeline
+    ledger: OutputLedger
+    logger: logging.Logger
+    uninstall: Callable[[], None]  # undoes process-wide changes (tests build many Services)
+
+    def log_detail(self, text: str) -> None:
+        self.logger.error("%s", text)
+
+    def observer(self, front: ObserverFn) -> ObserverFn:
+        """`front` (terminal or window) plus the log file."""
+
+        def both(event: Event) -> None:
+            log_event(self.logger, event)
+            front(event)
+
+        return both
+
+    def close(self) -> None:
+        self.models.unload()
+        self.uninstall()
+
+
+def _make_ffmpeg_provider(env: Mapping[str, str]) -> Callable[[], Ffmpeg]:
+    found: list[Ffmpeg] = []
+
+    def provide() -> Ffmpeg:
+        if not found:
+            ffmpeg = Ffmpeg.locate(env)
+            ffmpeg.check()
+            found.append(ffmpeg)
+        return found[0]
+
+    return provide
+
+
+def build_services(
+    env: Mapping[str, str] | None = None,
+    retry_seconds: float | None = None,
+    observer: ObserverFn = null_observer,
+    path_overrides: Mapping[str, str] | None = None,
+    downloader=None,
+) -> Services:
+    env = os.environ if env is None else env
+    paths = AppPaths.resolve(env, overrides=path_overrides).ensure()
+    temp_root = install_temp_root(paths, env if env is os.environ else None)
+    logger = setup_file_logging(paths.logs)
+    for note in paths.notes:
+        logger.warning("%s", note)
+    diagnose = Diagnoser(paths.folders(), env, default_process_lister)
+
+    def front(event: Event) -> None:
+        log_event(logger, event)
+        observer(event)
+
+    fileops = FileOps(RetryPolicy(budget_s=retry_seconds or 10.0), front, diagnose)
+    uninstall_tempdirs = install_tolerant_tempdirs(fileops, lambda msg: logger.warning("%s", msg))
+    sweep_temp(paths.temp, fileops, current_run=temp_root.run_dir, log=lambda m: logger.warning("%s", m))
+    if downloader is None:
+        from nemo_desk.engine.download import HubDownloader
+
+        downloader = HubDownloader()
+    store = ModelStore(paths.models, fileops, downloader)
+    store.sweep_partials()
+    models = ModelManager(store)
+    ledger = OutputLedger(paths.data / "outputs.json", fileops)
+    pipeline = Pipeline(models, _make_ffmpeg_provider(env), fileops, ledger)
+
+    def uninstall() -> None:
+        uninstall_tempdirs()
+        temp_root.restore(None if env is os.environ else {})
+
+    return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall)
+
+
+def _guard_stdio() -> None:
+    """A windowed (console=False) frozen exe has no stdout/stderr: writes would crash."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    _guard_stdio()
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and (args[0] in CLI_COMMANDS):
+        from nemo_desk import cli
+
+        def factory(**kw):
+            return build_services(**kw)
+
+        return cli.run(args, factory)
+    from nemo_desk.gui.launch import launch_gui
+
+    return launch_gui(args, build_services)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

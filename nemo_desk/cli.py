@@ -1,0 +1,198 @@
+"""The headless command line: the same pipeline as the window, for scripts and servers.
+
+    nemo-desk transcribe FILE_OR_FOLDER... [options]
+    nemo-desk models [list|verify|delete ID|download ID|import PATH]
+
+One bad file never stops the rest: it gets a one-line reason (no traceback) and the exit
+status is 1 if any file failed, 0 if all succeeded, 130 when cancelled with Ctrl+C.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Callable, Sequence, TextIO
+
+from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
+from nemo_desk.engine.models import ModelRef
+from nemo_desk.engine.pipeline import Job, JobResult
+from nemo_desk.engine.transcriber import TranscribeOptions
+from nemo_desk.export import FORMATS
+from nemo_desk.media import find_media_files
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nemo-desk", description="Offline transcription with NVIDIA NeMo models.")
+    sub = parser.add_subparsers(dest="command")
+    t = sub.add_parser("transcribe", help="transcribe audio or video files")
+    t.add_argument("inputs", nargs="+", metavar="FILE", help="media files or folders (searched for media)")
+    which = t.add_mutually_exclusive_group()
+    which.add_argument("--model", default=DEFAULT_MODEL_ID,
+                       help="catalog model: " + ", ".join(s.id for s in CATALOG) + f" (default {DEFAULT_MODEL_ID})")
+    which.add_argument("--model-path", type=Path, help="a local .nemo file (it can run code: trusted files only)")
+    t.add_argument("--format", default="srt,txt", help=f"comma-separated: {','.join(FORMATS)} (default srt,txt)")
+    t.add_argument("--output-dir", type=Path, help="write outputs here (default: next to each source)")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--language", help="spoken language code, e.g. en, de (Canary; Parakeet v3 detects it)")
+    t.add_argument("--target-language", help="translate into this language (Canary)")
+    t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
+    t.add_argument("--batch-size", type=int, help="chunks per batch (default: the model's)")
+    t.add_argument("--chunk-seconds", type=float, help="longest piece of audio per model call (default: the model's)")
+    t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
+    t.add_argument("--retry-seconds", type=float, help="how long to wait out a locked file (default 10)")
+    m = sub.add_parser("models", help="list, download, import, verify or delete models")
+    m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
+    m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
+    return parser
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[Path]:
+    """Files as given; folders searched recursively for media. Order kept, duplicates dropped."""
+    seen: set[str] = set()
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        paths = [Path(f) for f in find_media_files(p)] if p.is_dir() else [p]
+        for f in paths:
+            key = str(f.resolve()) if f.exists() else str(f)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+class TerminalReporter:
+    """A progress bar per file on a terminal; plain lines (no control codes) otherwise."""
+
+    def __init__(self, stream: TextIO, interactive: bool | None = None) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty() if interactive is None else interactive
+        self._last_pct = -1
+        self._bar_open = False
+        self.prefix = ""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self._progress(event)
+        elif isinstance(event, RetryEvent):
+            self.line(f"retry: {event.describe()}")
+        elif isinstance(event, LogEvent) and event.level != "info":
+            self.line(f"{event.level}: {event.message}")
+
+    def _progress(self, p: Progress) -> None:
+        if p.stage != "transcribing" or p.total <= 0:
+            return
+        pct = int(p.fraction * 100)
+        if self.interactive:
+            filled = pct * 30 // 100
+            self.stream.write(f"\r{self.prefix} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}%")
+            self.stream.flush()
+            self._bar_open = True
+        elif pct // 10 != self._last_pct // 10 or pct == 100:
+            self.stream.write(f"{self.prefix} transcribing {pct}%\n")
+            self.stream.flush()
+        self._last_pct = pct
+
+    def line(self, text: str) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def start(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._last_pct = -1
+
+
+def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise SystemExit(f"nemo-desk: unknown format {', '.join(bad) or '(none)'}; choose from {','.join(FORMATS)}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise SystemExit("nemo-desk: --batch-size must be at least 1")
+    ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device)
+    options = TranscribeOptions(language=args.language, target_language=args.target_language,
+                                punctuation=not args.no_punctuation, batch_size=args.batch_size,
+                                chunk_seconds=args.chunk_seconds)
+    return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
+                overwrite=args.overwrite) for f in files]
+
+
+def describe_result(result: JobResult) -> str:
+    name = result.job.source.name
+    if result.status == "done":
+        outs = ", ".join(str(o.path) for o in result.outputs)
+        note = f" ({result.note})" if result.note else ""
+        return f"done: {name} -> {outs}{note}"
+    if result.status == "cancelled":
+        return f"cancelled: {name}"
+    failure = result.failure
+    assert failure is not None
+    text = f"failed: {name}: {failure.message}"
+    if failure.lock is not None:
+        text += "\n" + "\n".join(f"  {i}. {s}" for i, s in enumerate(failure.lock.steps, 1))
+    return text
+
+
+def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+    files = expand_inputs(args.inputs)
+    if not files:
+        err.write("nemo-desk: no media files found in the given folders\n")
+        return EXIT_FAILED
+    jobs = _jobs_from_args(args, files)
+    reporter = TerminalReporter(err)
+    services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
+    observer = services.observer(reporter)
+    cancel = CancelToken()
+    previous = _install_sigint(cancel, reporter)
+    failed = 0
+    try:
+        for i, job in enumerate(jobs, 1):
+            if cancel.cancelled:
+                break
+            reporter.start(f"[{i}/{len(jobs)}] {job.source.name}")
+            result = services.pipeline.run(job, cancel, observer)
+            reporter.line(describe_result(result))
+            if result.failure is not None and result.failure.detail:
+                services.log_detail(result.failure.detail)
+            failed += result.status == "failed"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        services.close()
+    if cancel.cancelled:
+        return EXIT_CANCELLED
+    if failed:
+        reporter.line(f"{failed} of {len(jobs)} file(s) failed.")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _install_sigint(cancel: CancelToken, reporter: TerminalReporter):
+    """First Ctrl+C stops at the next chunk and keeps finished files; a second one aborts."""
+
+    def handler(signum, frame):  # noqa: ARG001
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        reporter.line("Stopping after the current chunk (Ctrl+C again to abort)...")
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def run(argv: Sequence[str], services_factory: Callable, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if args.command == "transcribe":
+        return run_transcribe(args, services_factory, out, err)
+    if args.command == "models":
+        from nemo_desk.model_commands import run_models
+
+        return run_models(args, services_factory, out, err)
+    parser.print_help(out)
+    return EXIT_USAGE

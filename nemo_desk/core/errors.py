@@ -1,0 +1,59 @@
+"""Typed errors that cross layers and threads as data.
+
+Every error a user can cause or meet has a one-line `user_message`; the CLI prints it
+without a traceback and the GUI shows it in the row.
+"""
+from __future__ import annotations
+
+
+class NemoDeskError(Exception):
+    """Base of all expected failures. str() is a one-line message meant for the user."""
+
+    @property
+    def user_message(self) -> str:
+        return str(self)
+
+
+class MediaError(NemoDeskError):
+    """The input file cannot be turned into audio."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class FileMissingError(MediaError):
+    pass
+
+
+class EmptyFileError(MediaError):
+    pass
+
+
+class NotDecodableError(MediaError):
+    pass
+
+
+class NoAudioStreamError(MediaError):
+    pass
+
+
+class ZeroLengthAudioError(MediaError):
+    pass
+
+
+class FfmpegUnavailableError(MediaError):
+    pass
+
+
+class ExportError(NemoDeskError):
+    pass
+
+
+class ModelError(NemoDeskError):
+    """A model cannot be found, downloaded, unpacked or loaded."""
+
+
+class DeviceError(NemoDeskError):
+    pass

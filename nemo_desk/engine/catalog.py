@@ -1,0 +1,147 @@
+"""The models nemo_desk offers, and what each can do.
+
+Facts from the model cards: Parakeet models are TDT transducers with word timestamps;
+Canary models are attention encoder-decoders driven by a prompt (source/target language,
+punctuation). Canary-1B has no timestamps at all; Canary-1B-v2 gets them from a CTC model
+packed inside its .nemo (forced alignment).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nemo_desk.core.errors import ModelError
+
+EU25 = (
+    "bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "it",
+    "lv", "lt", "mt", "pl", "pt", "ro", "sk", "sl", "es", "sv", "ru", "uk",
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str  # Hugging Face repo id, or "local:<path>" for a user's file
+    name: str
+    family: str  # "tdt" (Parakeet, transducer) or "aed" (Canary, multitask)
+    languages: tuple[str, ...]
+    description: str
+    timestamps: bool = True
+    # Language pairs the model translates between; empty when it only transcribes.
+    translation: tuple[tuple[str, str], ...] = ()
+    auto_language: bool = False  # detects the spoken language itself
+    prompt_format: str | None = None  # Canary: "canary" or "canary2"
+    # Longest audio the model handles well in one piece. Canary was trained on <= 40 s
+    # pieces; Parakeet's full attention costs memory quadratically with length.
+    max_chunk_s: float = 60.0
+    default_batch_size: int = 4
+    size_gb: float = 0.0
+    min_vram_gb: float = 0.0
+    hf_filename: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_local(self) -> bool:
+        return self.id.startswith("local:")
+
+    def supports_translation(self, source: str | None, target: str | None) -> bool:
+        if not target or target == source:
+            return True
+        return (source or "en", target) in self.translation
+
+    def validate_languages(self, source: str | None, target: str | None) -> None:
+        if self.is_local:  # a user's own model: we cannot know its languages, let NeMo decide
+            return
+        if source and self.languages and source not in self.languages:
+            raise ModelError(
+                f"{self.name} does not support language '{source}'; it supports: {', '.join(self.languages)}"
+            )
+        if target and target != source and not self.supports_translation(source, target):
+            raise ModelError(f"{self.name} cannot translate from '{source or 'en'}' to '{target}'")
+
+
+def _pairs(src: tuple[str, ...], tgt: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((s, t) for s in src for t in tgt if s != t)
+
+
+CATALOG: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="nvidia/parakeet-tdt-0.6b-v3",
+        name="Parakeet TDT 0.6B v3",
+        family="tdt",
+        languages=EU25,
+        auto_language=True,
+        description="Fast and accurate; 25 European languages, detected automatically; punctuation and word times.",
+        max_chunk_s=60.0,
+        default_batch_size=4,
+        size_gb=2.4,
+        min_vram_gb=3.0,
+        hf_filename="parakeet-tdt-0.6b-v3.nemo",
+    ),
+    ModelSpec(
+        id="nvidia/parakeet-tdt-1.1b",
+        name="Parakeet TDT 1.1B",
+        family="tdt",
+        languages=("en",),
+        description="English only, very accurate; lower-case text without punctuation; word times.",
+        max_chunk_s=60.0,
+        default_batch_size=2,
+        size_gb=4.3,
+        min_vram_gb=5.0,
+        hf_filename="parakeet-tdt-1.1b.nemo",
+    ),
+    ModelSpec(
+        id="nvidia/canary-1b",
+        name="Canary 1B",
+        family="aed",
+        languages=("en", "de", "es", "fr"),
+        translation=_pairs(("en", "de", "es", "fr"), ("en", "de", "es", "fr")),
+        prompt_format="canary",
+        timestamps=False,
+        description="English, German, Spanish, French; translates between them; no word times (one subtitle per chunk).",
+        max_chunk_s=30.0,
+        default_batch_size=4,
+        size_gb=3.9,
+        min_vram_gb=5.0,
+        hf_filename="canary-1b.nemo",
+    ),
+    ModelSpec(
+        id="nvidia/canary-1b-v2",
+        name="Canary 1B v2",
+        family="aed",
+        languages=EU25,
+        translation=_pairs(("en",), EU25) + _pairs(EU25, ("en",)),
+        prompt_format="canary2",
+        description="25 European languages; translates to and from English; word times by alignment.",
+        max_chunk_s=30.0,
+        default_batch_size=4,
+        size_gb=3.9,
+        min_vram_gb=5.0,
+        hf_filename="canary-1b-v2.nemo",
+    ),
+)
+
+DEFAULT_MODEL_ID = "nvidia/parakeet-tdt-0.6b-v3"
+
+
+def get_spec(model_id: str) -> ModelSpec:
+    for spec in CATALOG:
+        if spec.id == model_id or spec.id.split("/", 1)[-1] == model_id:
+            return spec
+    known = ", ".join(s.id for s in CATALOG)
+    raise ModelError(f"unknown model '{model_id}'; choose one of: {known}, or give a .nemo file")
+
+
+def local_spec(path: str, family: str, prompt_format: str | None = None, has_timestamps: bool = True) -> ModelSpec:
+    """A spec for a user's own .nemo, described from what the loaded model turned out to be."""
+    from pathlib import Path
+
+    return ModelSpec(
+        id=f"local:{path}",
+        name=Path(path).stem,
+        family=family,
+        languages=(),
+        description="A local model file chosen by the user.",
+        prompt_format=prompt_format,
+        timestamps=has_timestamps,
+        max_chunk_s=30.0 if family == "aed" else 60.0,
+        translation=(),
+    )

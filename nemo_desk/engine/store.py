@@ -1,0 +1,149 @@
+"""The model store: where models live on disk, unpacked once, ready to load.
+
+Layout under the app's models folder:
+    <slug>/                 one unpacked model (slug: "nvidia--parakeet-tdt-0.6b-v3")
+    <slug>.partial-<pid>/   an unpack in progress (or left by a crash: redone)
+    .downloads/<slug>/      downloaded .nemo files (resumable; deleted after unpacking)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.errors import ModelError
+from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
+from nemo_desk.engine.catalog import CATALOG, ModelSpec
+from nemo_desk.engine.unpack import MARKER, is_complete, read_marker, unpack_nemo, verify
+from nemo_desk.locks.fileops import FileOps
+
+FOREIGN_MODEL_NOTE = (
+    "A .nemo file contains Python pickles: loading one runs code from it. "
+    "Only load model files from sources you trust."
+)
+
+Downloader = Callable[[ModelSpec, Path, ObserverFn, "CancelToken | None"], Path]
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    slug: str
+    folder: Path
+    model_id: str  # catalog id, or "local:<original path>"
+    size_bytes: int
+    complete: bool
+
+
+def slug_for(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", model_id).strip("-")
+
+
+def _local_slug(nemo_path: Path) -> str:
+    st = nemo_path.stat()
+    key = f"{os.path.normcase(os.path.abspath(nemo_path))}|{st.st_size}|{int(st.st_mtime)}"
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+    return f"local--{slug_for(nemo_path.stem)[:40]}-{digest}"
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+class ModelStore:
+    def __init__(self, root: Path, fileops: FileOps, downloader: Downloader | None = None) -> None:
+        self.root = Path(root)
+        self.fileops = fileops
+        self._downloader = downloader
+
+    def folder_for(self, spec: ModelSpec) -> Path:
+        return self.root / slug_for(spec.id)
+
+    def is_installed(self, spec: ModelSpec) -> bool:
+        return is_complete(self.folder_for(spec))
+
+    def ensure_catalog_model(
+        self, spec: ModelSpec, observer: ObserverFn = null_observer, cancel: CancelToken | None = None
+    ) -> Path:
+        """The unpacked folder of a catalog model, downloading and unpacking it if needed."""
+        folder = self.folder_for(spec)
+        if is_complete(folder):
+            return folder
+        if folder.exists() or self._partials(folder.name):
+            observer(LogEvent("warning", f"{spec.name}: an earlier unpack did not finish; unpacking again."))
+            self._remove_partials(folder.name)
+        if self._downloader is None:
+            raise ModelError(f"{spec.name} is not installed and downloads are not available here")
+        downloads = self.root / ".downloads" / folder.name
+        nemo_file = self._downloader(spec, downloads, observer, cancel)
+        unpack_nemo(nemo_file, folder, self.fileops.with_observer(observer), observer, cancel, info={"model_id": spec.id})
+        # The archive is no longer needed once unpacked; keep disk use at one copy.
+        if downloads in Path(nemo_file).parents:
+            self.fileops.rmtree(downloads)
+        return folder
+
+    def import_local(
+        self, nemo_path: Path, observer: ObserverFn = null_observer, cancel: CancelToken | None = None
+    ) -> Path:
+        """Unpack a user's .nemo once; later loads of the same unchanged file reuse it."""
+        nemo_path = Path(nemo_path)
+        if not nemo_path.is_file():
+            raise ModelError(f"model file not found: {nemo_path}")
+        if nemo_path.stat().st_size == 0:
+            raise ModelError(f"model file is empty: {nemo_path}")
+        folder = self.root / _local_slug(nemo_path)
+        if is_complete(folder):
+            return folder
+        self._remove_partials(folder.name)
+        observer(LogEvent("info", f"Unpacking {nemo_path.name} once into {folder}"))
+        return unpack_nemo(nemo_path, folder, self.fileops.with_observer(observer), observer, cancel,
+                           info={"model_id": f"local:{nemo_path}"})
+
+    def installed(self) -> list[InstalledModel]:
+        if not self.root.is_dir():
+            return []
+        found = []
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or folder.name.startswith(".") or ".partial-" in folder.name:
+                continue
+            marker = read_marker(folder)
+            found.append(InstalledModel(
+                slug=folder.name, folder=folder,
+                model_id=str(marker.get("model_id", folder.name)),
+                size_bytes=_folder_size(folder), complete=is_complete(folder),
+            ))
+        return found
+
+    def verify(self, folder: Path) -> list[str]:
+        return verify(folder)
+
+    def delete(self, folder: Path) -> None:
+        folder = Path(folder)
+        if self.root.resolve() not in folder.resolve().parents:
+            raise ModelError(f"refusing to delete {folder}: it is not inside the model store")
+        # Remove the marker first: if the delete is interrupted the rest reads as incomplete.
+        self.fileops.unlink(folder / MARKER)
+        self.fileops.rmtree(folder)
+
+    def sweep_partials(self) -> None:
+        """Remove unpacks left by crashed runs (called at start-up)."""
+        if self.root.is_dir():
+            for p in self.root.glob("*.partial-*"):
+                self.fileops.rmtree(p)
+
+    def _partials(self, name: str) -> list[Path]:
+        return list(self.root.glob(f"{name}.partial-*")) if self.root.is_dir() else []
+
+    def _remove_partials(self, name: str) -> None:
+        for p in self._partials(name):
+            self.fileops.rmtree(p)
+        incomplete = self.root / name
+        if incomplete.exists() and not is_complete(incomplete):
+            self.fileops.rmtree(incomplete)
+
+
+def catalog_status(store: ModelStore) -> list[tuple[ModelSpec, bool]]:
+    return [(spec, store.is_installed(spec)) for spec in CATALOG]

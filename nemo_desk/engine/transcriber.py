@@ -1,0 +1,154 @@
+"""Chunked, batched transcription of a decoded waveform with a loaded model.
+
+Audio reaches NeMo only as 16 kHz mono float32 arrays: with arrays NeMo writes no
+manifest.json and lhotse opens no file, which removes the WinError 32 of a manifest
+deleted while still open. `num_workers=0` always (worker processes hold more handles).
+"""
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
+from nemo_desk.core.transcript import Segment, Transcript
+from nemo_desk.engine.chunking import Chunk, batches, plan_chunks
+from nemo_desk.engine.device import is_out_of_memory, precision_context
+from nemo_desk.engine.hypotheses import segments_from_chunk
+from nemo_desk.engine.loader import LoadedModel
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None = None  # spoken language; None: the model detects it or uses English
+    target_language: str | None = None  # translate into this (Canary); None: transcribe
+    punctuation: bool = True
+    batch_size: int | None = None  # None: the model's default
+    chunk_seconds: float | None = None  # None: the model's comfortable length
+
+
+def _prompt(loaded: LoadedModel, options: TranscribeOptions) -> dict[str, str]:
+    source = options.language or "en"
+    target = options.target_language or source
+    prompt = {"source_lang": source, "target_lang": target, "pnc": "yes" if options.punctuation else "no"}
+    if (loaded.spec.prompt_format or "canary") == "canary":
+        # Canary-1B names the task; Canary-1B-v2 translates whenever source != target.
+        prompt["task"] = "asr" if target == source else "ast"
+    return prompt
+
+
+def _run_nemo(loaded: LoadedModel, arrays: list[np.ndarray], options: TranscribeOptions) -> list[Any]:
+    model = loaded.model
+    with precision_context(loaded.device):
+        if loaded.family == "tdt":
+            return model.transcribe(
+                arrays, batch_size=len(arrays), return_hypotheses=True, timestamps=True,
+                num_workers=0, verbose=False,
+            )
+        from nemo.collections.asr.models.aed_multitask_models import MultiTaskTranscriptionConfig
+
+        has_aligner = getattr(model, "timestamps_asr_model", None) is not None
+        config = MultiTaskTranscriptionConfig(
+            batch_size=len(arrays), return_hypotheses=True, num_workers=0, verbose=False,
+            prompt=_prompt(loaded, options),
+            # Our chunks are already short and cut at pauses; NeMo's own long-form
+            # chunking would cut them again at fixed points.
+            enable_chunking=False,
+        )
+        return model.transcribe(arrays, override_config=config, timestamps=True if has_aligner else None)
+
+
+class BatchRunner:
+    """Runs one batch, halving the batch on CUDA out-of-memory, then falling back to CPU."""
+
+    def __init__(self, loaded: LoadedModel, options: TranscribeOptions, observer: ObserverFn,
+                 run: Callable[[LoadedModel, list[np.ndarray], TranscribeOptions], list[Any]] = _run_nemo):
+        self.loaded = loaded
+        self.options = options
+        self.observer = observer
+        self._run = run
+
+    def __call__(self, arrays: list[np.ndarray]) -> list[Any]:
+        try:
+            return self._run(self.loaded, arrays, self.options)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+        self._free_cuda()
+        if len(arrays) > 1:
+            half = len(arrays) // 2
+            self.observer(LogEvent("warning", f"Out of GPU memory with {len(arrays)} chunks at once; trying {half}."))
+            return self(arrays[:half]) + self(arrays[half:])
+        if self.loaded.device != "cpu":
+            self.observer(LogEvent("warning", "Out of GPU memory even for one chunk; continuing on the CPU (slower)."))
+            self.loaded.model.to("cpu")
+            self.loaded.device = "cpu"
+            return self(arrays)
+        raise MemoryError("out of memory on the CPU; close other programs or choose a smaller model")
+
+    def _free_cuda(self) -> None:
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:
+            pass
+
+
+def transcribe_array(
+    loaded: LoadedModel,
+    audio: np.ndarray,
+    options: TranscribeOptions = TranscribeOptions(),
+    cancel: CancelToken | None = None,
+    observer: ObserverFn = null_observer,
+    source: str = "",
+    runner: Callable[[list[np.ndarray]], list[Any]] | None = None,
+) -> Transcript:
+    spec = loaded.spec
+    spec.validate_languages(options.language, options.target_language)
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    duration = len(audio) / SAMPLE_RATE
+    chunk_s = options.chunk_seconds or spec.max_chunk_s
+    chunks = plan_chunks(audio, SAMPLE_RATE, chunk_s)
+    loud_cuts = [c for c in chunks[:-1] if not c.quiet_cut]
+    if loud_cuts:
+        at = ", ".join(f"{c.end / SAMPLE_RATE:.0f} s" for c in loud_cuts[:5])
+        observer(LogEvent("warning", f"No pause found near {at}; a word there may be cut."))
+    run = runner or BatchRunner(loaded, options, observer)
+    segments: list[Segment] = []
+    done = 0.0
+    observer(Progress("transcribing", 0.0, duration))
+    started = time.monotonic()
+    for group in batches(chunks, options.batch_size or spec.default_batch_size):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        hyps = run([audio[c.start : c.end] for c in group])
+        for chunk, hyp in zip(group, hyps):
+            segments.extend(_chunk_segments(chunk, hyp))
+            done += chunk.length / SAMPLE_RATE
+        observer(Progress("transcribing", done, duration))
+    return Transcript(
+        segments=segments,
+        duration=duration,
+        language=options.language,
+        model=spec.id,
+        source=source,
+        target_language=options.target_language if options.target_language != options.language else None,
+        has_word_times=any(s.words for s in segments) or (spec.timestamps and not segments),
+        meta={"chunks": len(chunks), "seconds": round(time.monotonic() - started, 3), "device": loaded.device},
+    )
+
+
+def _chunk_segments(chunk: Chunk, hyp: Any) -> list[Segment]:
+    start, end = chunk.seconds(SAMPLE_RATE)
+    text = hyp if isinstance(hyp, str) else getattr(hyp, "text", "")
+    timestamp = getattr(hyp, "timestamp", None)
+    return segments_from_chunk(text, timestamp if isinstance(timestamp, dict) else None, start, end)

@@ -1,0 +1,216 @@
+"""One retry policy for every file operation that Windows can lock.
+
+Scanners and sync clients open fresh files for milliseconds to seconds, so a lock is
+usually gone if we wait: exponential backoff with jitter inside a bounded total budget,
+`gc.collect()` between tries (our own leaked handles are a holder too), and each retry
+reported as an event. When the budget is spent the error becomes a `LockError` with a
+diagnosis. Anything that is not a lock (access denied, missing file) is raised at once.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import shutil
+import stat
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import tenacity
+
+from nemo_desk.core.events import ObserverFn, RetryEvent, null_observer
+from nemo_desk.locks.classify import is_lock_error, is_transient_in_rmtree
+from nemo_desk.locks.lockerror import Holder, LockError, LockReport
+
+T = TypeVar("T")
+Diagnoser = Callable[[str, str, BaseException], LockReport]
+_log = logging.getLogger(__name__)
+
+
+def plain_diagnosis(path: str, operation: str, exc: BaseException) -> LockReport:
+    """Fallback diagnosis used when the composition root supplies none."""
+    return LockReport(
+        path=path,
+        operation=operation,
+        holder=Holder("unknown", "another program"),
+        steps=("Close other programs that may use the file, then retry.",),
+        error=str(exc),
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    budget_s: float = 10.0
+    initial_delay: float = 0.05
+    max_delay: float = 2.0
+    jitter: float = 0.1
+
+    def max_attempts_estimate(self) -> int:
+        """Roughly how many tries fit in the budget; only for 'attempt n/N' in messages."""
+        total, delay, n = 0.0, self.initial_delay, 1
+        while total + delay <= self.budget_s:
+            total += delay
+            delay = min(delay * 2, self.max_delay)
+            n += 1
+        return n
+
+
+class FileOps:
+    """Lock-aware file operations. One instance is made by the composition root."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        observer: ObserverFn = null_observer,
+        diagnose: Diagnoser = plain_diagnosis,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.observer = observer
+        self.diagnose = diagnose
+        self._sleep = sleep
+
+    def with_observer(self, observer: ObserverFn) -> "FileOps":
+        return FileOps(self.policy, observer, self.diagnose, self._sleep)
+
+    def derive(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        observer: ObserverFn | None = None,
+        diagnose: Diagnoser | None = None,
+    ) -> "FileOps":
+        """A sibling with some parts swapped, e.g. a short budget for start-up sweeps."""
+        return FileOps(
+            policy or self.policy, observer or self.observer, diagnose or self.diagnose, self._sleep
+        )
+
+    def call(self, operation: str, path: str | os.PathLike, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self._run(operation, path, is_lock_error, fn, args, kwargs)
+
+    def _run(
+        self,
+        operation: str,
+        path: str | os.PathLike,
+        transient: Callable[[BaseException], bool],
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        policy = self.policy
+        path_s = os.fsdecode(path)
+        max_attempts = policy.max_attempts_estimate()
+        backoff = tenacity.wait_exponential_jitter(
+            initial=policy.initial_delay, max=policy.max_delay, jitter=policy.jitter
+        )
+
+        # Elapsed time is the larger of the wall clock and the sleeps asked for, so an
+        # injected fake sleep (tests, a cancellable wait) still ends within the budget.
+        def elapsed(state: tenacity.RetryCallState) -> float:
+            return max(state.seconds_since_start or 0.0, state.idle_for)
+
+        # The last wait is cut to what is left of the budget instead of overshooting it
+        # by up to max_delay: the user waits at most about budget_s.
+        def wait(state: tenacity.RetryCallState) -> float:
+            return max(0.0, min(backoff(state), policy.budget_s - elapsed(state)))
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            return elapsed(state) >= policy.budget_s
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0.0
+            event = RetryEvent(
+                operation=operation,
+                path=path_s,
+                attempt=state.attempt_number,
+                max_attempts=max(max_attempts, state.attempt_number + 1),
+                delay=delay,
+                error=str(exc),
+            )
+            try:
+                self.observer(event)
+            except Exception:  # a broken listener must not turn a busy file into a failure
+                _log.exception("retry observer failed")
+            gc.collect()
+
+        retrying = tenacity.Retrying(
+            stop=stop,
+            wait=wait,
+            retry=tenacity.retry_if_exception(transient),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(fn, *args, **kwargs)
+        except OSError as exc:
+            if transient(exc):
+                raise LockError(self._diagnose(path_s, operation, exc)) from exc
+            raise
+
+    def _diagnose(self, path: str, operation: str, exc: BaseException) -> LockReport:
+        # The diagnosis is advice; if it breaks, the user must still get the lock error.
+        try:
+            return self.diagnose(path, operation, exc)
+        except Exception:
+            _log.exception("lock diagnosis failed for %s", path)
+            return plain_diagnosis(path, operation, exc)
+
+    # The common operations, each a named retry point.
+    def replace(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
+        self.call("replace", dst, os.replace, src, dst)
+
+    def unlink(self, path: str | os.PathLike, missing_ok: bool = True) -> None:
+        self.call("delete", path, Path(path).unlink, missing_ok=missing_ok)
+
+    def rmtree(self, path: str | os.PathLike, missing_ok: bool = True) -> None:
+        if missing_ok and not os.path.lexists(path):
+            return
+        # Each retry starts over on what is left; a folder emptied while a scanner holds a
+        # delete-pending file inside reports "not empty" for a while, which is a lock too.
+        self._run("remove folder", path, is_transient_in_rmtree, _rmtree_once, (path, missing_ok), {})
+
+    def rename(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
+        self.call("rename", src, os.rename, src, dst)
+
+    def open(self, path: str | os.PathLike, mode: str = "rb", **kwargs: Any):
+        op = "open for writing" if any(c in mode for c in "wax+") else "open"
+        return self.call(op, path, open, path, mode, **kwargs)
+
+
+def _rmtree_once(root: str | os.PathLike, missing_ok: bool) -> None:
+    root_s = os.fspath(root)
+
+    def handle(func: Callable[..., Any], path: str, exc: BaseException) -> None:
+        # Entries that vanished under us (another cleanup, a sync client) are fine.
+        if isinstance(exc, FileNotFoundError) and (missing_ok or path != root_s):
+            return
+        # Read-only files (unpacked archives keep their modes) cannot be deleted on
+        # Windows: access denied, not a lock. Clear the flag and try that entry again.
+        if isinstance(exc, PermissionError) and not is_lock_error(exc):
+            try:
+                _remove_readonly(path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as again:
+                if is_lock_error(again):
+                    raise again from exc
+        raise exc
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=handle)
+    else:  # onerror gets exc_info; it is deprecated from 3.12 on
+        shutil.rmtree(root, onerror=lambda func, path, info: handle(func, path, info[1]))
+
+
+def _remove_readonly(path: str) -> None:
+    os.chmod(path, stat.S_IWRITE | stat.S_IREAD | stat.S_IEXEC)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.rmdir(path)
+    else:
+        os.unlink(path)

@@ -1,0 +1,68 @@
+"""`nemo-desk models ...`: list, download, import, verify and delete models from a terminal."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable, TextIO
+
+from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.errors import NemoDeskError
+from nemo_desk.core.events import Event, Progress
+from nemo_desk.engine.catalog import CATALOG, get_spec
+from nemo_desk.engine.store import FOREIGN_MODEL_NOTE, slug_for
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1024**2:,.0f} MB"
+
+
+def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+    def observer(event: Event) -> None:
+        if isinstance(event, Progress) and event.total:
+            err.write(f"\r{event.stage} {event.fraction * 100:5.1f}% of {_mb(event.total)}")
+            err.flush()
+
+    services = services_factory(observer=observer)
+    store = services.store
+    try:
+        if args.action == "list":
+            installed = {m.slug: m for m in store.installed()}
+            out.write(f"Models folder: {store.root}\n")
+            for spec in CATALOG:
+                m = installed.pop(slug_for(spec.id), None)
+                state = (f"installed, {_mb(m.size_bytes)}" if m and m.complete
+                         else "incomplete (will be redone)" if m else f"not installed (~{spec.size_gb:.1f} GB)")
+                out.write(f"  {spec.id:32} {state}\n      {spec.description}\n")
+            for m in installed.values():
+                out.write(f"  {m.model_id:32} local file, {_mb(m.size_bytes)}\n")
+            return 0
+        if not args.target:
+            err.write(f"nemo-desk models {args.action}: say which model\n")
+            return 2
+        if args.action == "import":
+            out.write(FOREIGN_MODEL_NOTE + "\n")
+            folder = store.import_local(Path(args.target), observer, CancelToken())
+            out.write(f"\nimported into {folder}\n")
+            return 0
+        folder = _folder(store, args.target)
+        if args.action == "download":
+            folder = store.ensure_catalog_model(get_spec(args.target), observer, CancelToken())
+            out.write(f"\nready: {folder}\n")
+            return 0
+        if args.action == "verify":
+            problems = store.verify(folder)
+            out.write("\n".join(problems) + "\n" if problems else f"{folder}: OK\n")
+            return 1 if problems else 0
+        store.delete(folder)
+        out.write(f"deleted {folder}\n")
+        return 0
+    except NemoDeskError as exc:
+        err.write(f"\nnemo-desk: {exc.user_message}\n")
+        return 1
+
+
+def _folder(store, target: str) -> Path:
+    for m in store.installed():
+        if target in (m.slug, m.model_id) or slug_for(target) == m.slug:
+            return m.folder
+    return store.folder_for(get_spec(target))
