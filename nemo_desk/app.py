@@ -70,6 +70,18 @@ def _make_ffmpeg_provider(env: Mapping[str, str]) -> Callable[[], Ffmpeg]:
     return provide
 
 
+def _lazy_hub_downloader(env: Mapping[str, str]):
+    """huggingface_hub is imported only when a download actually happens."""
+
+    def download(spec, dest, observer, cancel):
+        from nemo_desk.engine.download import HubDownloader
+
+        offline = env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        return HubDownloader(offline=offline)(spec, dest, observer, cancel)
+
+    return download
+
+
 def build_services(
     env: Mapping[str, str] | None = None,
     retry_seconds: float | None = None,
@@ -79,7 +91,8 @@ def build_services(
 ) -> Services:
     env = os.environ if env is None else env
     paths = AppPaths.resolve(env, overrides=path_overrides).ensure()
-    temp_root = install_temp_root(paths, env if env is os.environ else None)
+    # Process-wide by nature (tempfile.tempdir, TMP/TEMP for children): always os.environ.
+    temp_root = install_temp_root(paths)
     logger = setup_file_logging(paths.logs)
     for note in paths.notes:
         logger.warning("%s", note)
@@ -93,9 +106,7 @@ def build_services(
     uninstall_tempdirs = install_tolerant_tempdirs(fileops, lambda msg: logger.warning("%s", msg))
     sweep_temp(paths.temp, fileops, current_run=temp_root.run_dir, log=lambda m: logger.warning("%s", m))
     if downloader is None:
-        from nemo_desk.engine.download import HubDownloader
-
-        downloader = HubDownloader()
+        downloader = _lazy_hub_downloader(env)
     store = ModelStore(paths.models, fileops, downloader)
     store.sweep_partials()
     models = ModelManager(store)
@@ -104,7 +115,12 @@ def build_services(
 
     def uninstall() -> None:
         uninstall_tempdirs()
-        temp_root.restore(None if env is os.environ else {})
+        temp_root.restore()
+        try:  # our own run folder; if something still holds a file, the next start sweeps it
+            fileops.rmtree(temp_root.run_dir)
+        except Exception as exc:
+            logger.warning("could not remove %s (%s); it will be removed at the next start",
+                           temp_root.run_dir, exc)
 
     return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall)
 

@@ -135,7 +135,10 @@ def describe_result(result: JobResult) -> str:
         return f"cancelled: {name}"
     failure = result.failure
     assert failure is not None
-    text = f"failed: {name}: {failure.message}"
+    message = failure.message
+    for prefix in (f"{result.job.source}: ", f"{name}: "):  # media errors lead with the path
+        message = message.removeprefix(prefix)
+    text = f"failed: {name}: {message}"
     if failure.lock is not None:
         text += "\n" + "\n".join(f"  {i}. {s}" for i, s in enumerate(failure.lock.steps, 1))
     return text

@@ -27,6 +27,15 @@ def setup_file_logging(logs_dir: Path, level: int = logging.INFO) -> logging.Log
         )
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
         logger.addHandler(handler)
+        # Third-party warnings (NeMo, lightning, telemetry) go to the file too, not to the
+        # user's terminal: with a handler on the root logger Python's last-resort stderr
+        # printer stays silent.
+        root_handler = logging.handlers.RotatingFileHandler(
+            target, maxBytes=2_000_000, backupCount=5, encoding="utf-8", delay=True
+        )
+        root_handler.setLevel(logging.WARNING)
+        root_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s [%(name)s] %(message)s"))
+        logging.getLogger().addHandler(root_handler)
     logger.propagate = False
     return logger
 

@@ -64,7 +64,8 @@ def plan_chunks(
     if total <= max_len:
         return [Chunk(0, 0, total, True)]
     if search_s is None:
-        search_s = min(10.0, max_chunk_s / 3)
+        # Wide enough to contain a pause in ordinary speech, late enough to keep chunks long.
+        search_s = min(30.0, max_chunk_s / 2)
     hop = max(1, int(sample_rate * FRAME_S))
     energy = frame_energy_db(audio, sample_rate)
     loud = float(np.percentile(energy, 95)) if len(energy) else 0.0

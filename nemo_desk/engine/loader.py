@@ -33,8 +33,14 @@ def quiet_nemo() -> None:
     import os
 
     os.environ.setdefault("NEMO_TESTING", "0")
-    for name in ("nemo_logger", "nemo", "lightning", "pytorch_lightning", "lightning_fabric", "numba"):
+    for name in ("nemo_logger", "nemo", "lightning", "pytorch_lightning", "lightning_fabric", "numba",
+                 "nv_one_logger"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Some of NeMo's dependencies call logging.config.dictConfig at import, which
+    # disables every logger that already exists, ours included: switch ours back on.
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("nemo_desk") and isinstance(logger, logging.Logger):
+            logger.disabled = False
     try:
         from nemo.utils import logging as nemo_logging
 

@@ -188,11 +188,33 @@ def build_canary(out: Path, work: Path, d_model: int = 128) -> Path:
     return out
 
 
-if __name__ == "__main__":  # handy for benchmarks and manual runs
-    import sys, tempfile
+def build_steered_tdt(src: Path, out: Path, token_text: str = "the", duration_index: int = 2) -> Path:
+    """A copy of a tiny TDT model that says `token_text` every `durations[i]` frames."""
+    from nemo.collections.asr.models import ASRModel
 
-    dest = Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-models")
+    model = ASRModel.restore_from(str(src), map_location="cpu")
+    steer_tdt_joint(model, token_text, duration_index)
+    model.save_to(str(out))
+    return out
+
+
+def build_all(dest: Path) -> list[Path]:
+    import tempfile
+
+    dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as w:
-        print(build_tdt(dest / "tiny-tdt.nemo", Path(w)))
-        print(build_canary(dest / "tiny-canary.nemo", Path(w)))
-    os._exit(0)
+        tdt = build_tdt(dest / "tiny-tdt.nemo", Path(w))
+        canary = build_canary(dest / "tiny-canary.nemo", Path(w))
+        # Last: a restore leaves NeMo's global AppState pointing at a restored model,
+        # which makes building a fresh Canary model look for a packed aligner.
+        steered = build_steered_tdt(tdt, dest / "tiny-tdt-steered.nemo")
+    return [tdt, steered, canary]
+
+
+if __name__ == "__main__":  # used by the test suite (in a subprocess) and benchmarks
+    import sys
+
+    for p in build_all(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-models")):
+        print(p)
+    sys.stdout.flush()
+    os._exit(0)  # skip NeMo's slow interpreter teardown

@@ -1,0 +1,91 @@
+"""Shared fixtures. Strict by design (see pyproject): unknown markers, unraisable
+exceptions and exceptions in threads fail the run.
+
+Tiny real NeMo models are built once per machine and cached under .test-cache/ (keyed by
+the builder's source and the NeMo version), so the suite builds them at most once per
+run and usually not at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("NEMO_DESK_TEST_CACHE", REPO / ".test-cache"))
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def _models_key() -> str:
+    from importlib.metadata import version
+
+    src = (REPO / "tests" / "support" / "tiny_models.py").read_bytes()
+    return hashlib.sha256(src + version("nemo_toolkit").encode()).hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir() -> Path:
+    """Folder holding tiny-tdt.nemo and tiny-canary.nemo, built in a subprocess once."""
+    folder = CACHE / f"tiny-models-{_models_key()}"
+    wanted = [folder / n for n in ("tiny-tdt.nemo", "tiny-tdt-steered.nemo", "tiny-canary.nemo")]
+    if not all(p.is_file() for p in wanted):
+        folder.mkdir(parents=True, exist_ok=True)
+        # A subprocess keeps the builder's global NeMo state out of the test process.
+        done = subprocess.run([sys.executable, str(REPO / "tests" / "support" / "tiny_models.py"), str(folder)],
+                              cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_tdt(tiny_models_dir) -> Path:
+    return tiny_models_dir / "tiny-tdt.nemo"
+
+
+@pytest.fixture(scope="session")
+def tiny_steered(tiny_models_dir) -> Path:
+    """A TDT model that says 'the' every 2 frames (0.16 s): known words and times."""
+    return tiny_models_dir / "tiny-tdt-steered.nemo"
+
+
+@pytest.fixture(scope="session")
+def tiny_canary(tiny_models_dir) -> Path:
+    return tiny_models_dir / "tiny-canary.nemo"
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory) -> Path:
+    """Real speech from espeak-ng, made once per run."""
+    from tests.support import audio
+
+    d = tmp_path_factory.mktemp("speech")
+    audio.speak("hello world this is a test of the transcription system", d / "hello.wav")
+    audio.speak("one two three four five six seven eight nine", d / "digits.wav")
+    audio.to_stereo_44k(d / "hello.wav", d / "hello_stereo44k.wav")
+    audio.make_mp4_with_audio(d / "digits.wav", d / "digits.mp4")
+    return d
+
+
+@pytest.fixture
+def app_home(tmp_path, monkeypatch) -> Path:
+    """An isolated app home: models, cache, logs and temp all under tmp_path."""
+    home = tmp_path / "nemo_desk_home"
+    monkeypatch.setenv("NEMO_DESK_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def services(app_home):
+    """The real composition root, wired to the isolated home; undone afterwards."""
+    from nemo_desk.app import build_services
+
+    s = build_services(retry_seconds=2.0)
+    yield s
+    s.close()
