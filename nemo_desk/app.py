@@ -70,14 +70,14 @@ def _make_ffmpeg_provider(env: Mapping[str, str]) -> Callable[[], Ffmpeg]:
     return provide
 
 
-def _lazy_hub_downloader(env: Mapping[str, str]):
+def _lazy_hub_downloader(env: Mapping[str, str], fileops: FileOps):
     """huggingface_hub is imported only when a download actually happens."""
 
     def download(spec, dest, observer, cancel):
         from nemo_desk.engine.download import HubDownloader
 
         offline = env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
-        return HubDownloader(offline=offline)(spec, dest, observer, cancel)
+        return HubDownloader(offline=offline, fileops=fileops)(spec, dest, observer, cancel)
 
     return download
 
@@ -106,7 +106,7 @@ def build_services(
     uninstall_tempdirs = install_tolerant_tempdirs(fileops, lambda msg: logger.warning("%s", msg))
     sweep_temp(paths.temp, fileops, current_run=temp_root.run_dir, log=lambda m: logger.warning("%s", m))
     if downloader is None:
-        downloader = _lazy_hub_downloader(env)
+        downloader = _lazy_hub_downloader(env, fileops)
     store = ModelStore(paths.models, fileops, downloader)
     store.sweep_partials()
     models = ModelManager(store)
