@@ -1,0 +1,158 @@
+"""Writing a transcript's output files: names, collisions, atomic replacement, errors.
+
+Outputs are `<source stem>.<ext>` next to the source, or in `output_dir`. Every file
+is encoded as UTF-8 without a byte order mark and with "\n" line endings; the bytes are
+written exactly (binary mode), so Windows text-mode translation never turns them into
+"\r\n" behind our back and the ledger's hash is the hash of what is on disk.
+
+A file already at the output name is replaced only when it is ours and unchanged (see
+`OutputLedger`) or when `overwrite=True`; otherwise the output goes to `<stem> (2).<ext>`
+(or the first free or our-own `(n)` name) and `renamed_from` tells the caller so it can
+tell the user. The source file itself is never a candidate, whatever `overwrite` says.
+
+OS errors become one-line `ExportError`s; `LockError` (a file that stayed locked through
+the retry budget) passes through unchanged because it carries its own diagnosis.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from nemo_desk.core.errors import ExportError, NemoDeskError
+from nemo_desk.core.transcript import Transcript
+from nemo_desk.export.atomic import atomic_write_bytes
+from nemo_desk.export.cues import CueRules
+from nemo_desk.export.formats import normalise_formats, render
+from nemo_desk.export.ledger import OutputLedger, ledger_key
+from nemo_desk.export.plaintext import DEFAULT_PARAGRAPH_GAP
+from nemo_desk.locks.fileops import FileOps
+
+_MAX_NUMBERED = 9999
+# Windows error codes for a full disk; Python maps both to ENOSPC, but not on every
+# path (some network redirectors report only the winerror).
+_WINERROR_DISK_FULL = frozenset({39, 112})
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    format: str
+    path: Path
+    # The name we wanted but did not take because a file that is not ours was there.
+    renamed_from: Path | None = None
+
+
+def output_path(source: str | os.PathLike[str], fmt: str, output_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where `fmt` output for `source` goes before any collision handling (absolute)."""
+    source = Path(source)
+    folder = Path(output_dir) if output_dir is not None else source.parent
+    return Path(os.path.abspath(folder)) / f"{source.stem}.{fmt}"
+
+
+def write_outputs(
+    transcript: Transcript,
+    source: str | os.PathLike[str],
+    formats: str | Iterable[str],
+    output_dir: str | os.PathLike[str] | None,
+    fileops: FileOps,
+    ledger: OutputLedger,
+    overwrite: bool = False,
+    rules: CueRules = CueRules(),
+    paragraph_gap: float = DEFAULT_PARAGRAPH_GAP,
+) -> list[WrittenFile]:
+    """Write one file per format; returns them in the order the formats were given."""
+    fmts = normalise_formats(formats)
+    # Render everything before touching the disk: a failure here leaves nothing half done.
+    contents = [(fmt, render(fmt, transcript, rules, paragraph_gap).encode("utf-8")) for fmt in fmts]
+    targets = [output_path(source, fmt, output_dir) for fmt in fmts]
+    _ensure_folder(targets[0].parent)
+
+    written: list[WrittenFile] = []
+    done: list[tuple[Path, bytes]] = []
+    try:
+        for (fmt, data), target in zip(contents, targets):
+            try:
+                path = _choose_path(target, Path(source), ledger, overwrite)
+            except OSError as exc:
+                # Reading the ledger or an existing output failed (not a lock: that
+                # arrives as LockError); without it we cannot tell whose file it is.
+                reason = exc.strerror or exc
+                raise ExportError(f"cannot check whether {target} may be replaced: {reason}") from exc
+            try:
+                atomic_write_bytes(path, data, fileops)
+            except OSError as exc:
+                raise _export_error(exc, path) from exc
+            done.append((path, data))
+            written.append(WrittenFile(fmt, path, None if path == target else target))
+    except BaseException:
+        # Files that did get written are ours; record them, but never let that hide
+        # the error that stopped the rest.
+        with contextlib.suppress(OSError, NemoDeskError):
+            ledger.record_many(done)
+        raise
+    try:
+        ledger.record_many(done)
+    except OSError as exc:
+        names = ", ".join(str(p) for p, _ in done)
+        raise ExportError(
+            f"wrote {names} but could not update {ledger.path}: {exc.strerror or exc}"
+        ) from exc
+    return written
+
+
+def numbered_name(target: Path, n: int) -> Path:
+    return target.with_name(f"{target.stem} ({n}){target.suffix}")
+
+
+def _choose_path(target: Path, source: Path, ledger: OutputLedger, overwrite: bool) -> Path:
+    source_key = ledger_key(source)
+    for n in range(1, _MAX_NUMBERED + 1):
+        candidate = target if n == 1 else numbered_name(target, n)
+        if ledger_key(candidate) == source_key:
+            continue
+        if not os.path.lexists(candidate):
+            return candidate
+        if os.path.isdir(candidate):
+            continue
+        if (overwrite and n == 1) or ledger.owns(candidate):
+            return candidate
+    raise ExportError(f"cannot find a free file name for {target} (tried up to ({_MAX_NUMBERED}))")
+
+
+def _ensure_folder(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise ExportError(f"cannot use {folder} as the output folder: a file has that name") from exc
+    except OSError as exc:
+        if _is_disk_full(exc):
+            raise ExportError(f"not enough disk space to create folder {folder}") from exc
+        if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise ExportError(f"cannot create folder {folder}: permission denied") from exc
+        raise ExportError(f"cannot create folder {folder}: {exc.strerror or exc}") from exc
+
+
+def _is_disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or (
+        getattr(exc, "winerror", None) in _WINERROR_DISK_FULL
+    )
+
+
+def _export_error(exc: OSError, path: Path) -> ExportError:
+    folder = path.parent
+    if _is_disk_full(exc):
+        return ExportError(f"not enough disk space to write {path}")
+    if exc.errno == errno.EROFS:
+        return ExportError(f"cannot write to folder {folder}: the drive is read-only")
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        # On Windows replacing a file with the read-only attribute is "access denied"
+        # even in a writable folder; say which one it is.
+        if path.is_file() and not os.access(path, os.W_OK):
+            return ExportError(f"cannot replace {path}: the file is read-only")
+        return ExportError(f"cannot write to folder {folder}: permission denied")
+    return ExportError(f"cannot write {path}: {exc.strerror or exc}")

@@ -1,0 +1,280 @@
+"""Subtitle cue layout: rule invariants on random transcripts, plus the preferences."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from nemo_desk.core.transcript import Segment, Transcript, Word
+from nemo_desk.export import Cue, CueRules, build_cues
+from nemo_desk.export.tokens import transcript_tokens
+from tests.support.export_helpers import CJK_PUNCT, CJK_VOCAB, random_transcript
+
+EPS = 1e-6  # the layout's own slack for float noise (tokens.TIME_EPS)
+
+
+def words_at(texts: list[str], start: float = 0.0, dur: float = 0.3, gap: float = 0.05) -> list[Word]:
+    out, t = [], start
+    for text in texts:
+        out.append(Word(text, round(t, 3), round(t + dur, 3)))
+        t += dur + gap
+    return out
+
+
+def one_segment(words: list[Word], **kw) -> Transcript:
+    seg = Segment(" ".join(w.text for w in words), words[0].start, words[-1].end, tuple(words))
+    return Transcript([seg], duration=words[-1].end + 1, **kw)
+
+
+def check_invariants(transcript: Transcript, cues: list[Cue], rules: CueRules, exact_spacing: bool = True) -> None:
+    expected_words = [w for w in transcript_tokens(transcript)]
+    # Every word exactly once, in order, with the times the layout was given.
+    shown = [w for c in cues for w in c.words]
+    assert [w.text for w in shown] == [t.text for t in expected_words]
+    assert [(w.start, w.end) for w in shown] == [(t.start, t.end) for t in expected_words]
+
+    for k, cue in enumerate(cues):
+        assert cue.words and cue.lines
+        single_word = len(cue.words) == 1
+        assert len(cue.lines) <= rules.max_lines
+        for line in cue.lines:
+            assert line == line.strip() and line
+            if len(line) > rules.max_chars_per_line:
+                # Only a word that cannot fit any line may overflow, and then alone.
+                assert line in {w.text for w in cue.words}, (line, cue)
+                assert len(line) > rules.max_chars_per_line
+        if exact_spacing:
+            # Lines hold whole words: no word split, none merged, none lost.
+            assert [p for line in cue.lines for p in line.split()] == [w.text for w in cue.words]
+        else:
+            assert "".join(cue.text.split()) == "".join(w.text for w in cue.words)
+        if not single_word:
+            assert cue.end - cue.start <= rules.max_duration + EPS, cue
+        assert cue.start <= cue.end
+        # The cue spans the words it shows; only the next cue's start may cut it.
+        assert cue.start <= min(w.start for w in cue.words) + EPS
+        last_end = max(w.end for w in cue.words)
+        if k + 1 < len(cues):
+            nxt = cues[k + 1]
+            assert cue.end <= nxt.start + EPS, (cue, nxt)
+            assert cue.start <= nxt.start
+            assert cue.end >= min(last_end, nxt.start - rules.min_gap) - EPS
+            assert nxt.start - cue.end >= rules.min_gap - EPS or cue.end == cue.start
+        else:
+            assert cue.end >= last_end - EPS
+
+    # A pause longer than pause_split never sits inside a cue.
+    for cue in cues:
+        for a, b in zip(cue.words, cue.words[1:]):
+            assert b.start - a.end <= rules.pause_split + EPS, cue
+
+
+def best_two_line_width(words: list[str]) -> int:
+    return min(
+        max(len(" ".join(words[:i])), len(" ".join(words[i:]))) for i in range(1, len(words))
+    )
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_random_transcripts_keep_all_rules(seed: int) -> None:
+    # Odd seeds have no pause long enough to force a cue break: all layout, no pauses.
+    transcript = random_transcript(seed, max_gap=1.2 if seed % 2 == 0 else 0.45)
+    rules = CueRules()
+    cues = build_cues(transcript, rules)
+    check_invariants(transcript, cues, rules)
+    for cue in cues:
+        if len(cue.lines) == 2:
+            texts = [w.text for w in cue.words]
+            # Two lines are as balanced as any split of these words can be.
+            assert max(map(len, cue.lines)) == best_two_line_width(texts), cue.lines
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize(
+    "rules",
+    [
+        CueRules(max_chars_per_line=20, max_lines=1, max_duration=3.0),
+        CueRules(max_chars_per_line=32, max_lines=3, max_duration=5.0, min_duration=1.0, min_gap=0.08),
+        CueRules(pause_split=0.2, min_duration=0.0),
+    ],
+    ids=["narrow-1-line", "3-lines-gap", "short-pauses"],
+)
+def test_random_transcripts_with_other_rules(seed: int, rules: CueRules) -> None:
+    transcript = random_transcript(seed + 1000)
+    check_invariants(transcript, build_cues(transcript, rules), rules)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_segments_without_word_times_follow_the_same_rules(seed: int) -> None:
+    transcript = random_transcript(seed + 2000, with_word_times=False)
+    rules = CueRules()
+    cues = build_cues(transcript, rules)
+    check_invariants(transcript, cues, rules)
+    # Estimated words stay inside their segment's span.
+    spans = [(s.start, s.end) for s in transcript.segments]
+    for cue in cues:
+        for w in cue.words:
+            assert any(a - EPS <= w.start and w.end <= b + EPS for a, b in spans)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_cjk_words_keep_their_spacing(seed: int) -> None:
+    transcript = random_transcript(seed + 3000, vocab=CJK_VOCAB, punct=CJK_PUNCT)
+    rules = CueRules()
+    cues = build_cues(transcript, rules)
+    check_invariants(transcript, cues, rules, exact_spacing=False)
+    for cue in cues:
+        # Japanese and Chinese are written without spaces between words.
+        assert not any(" " in line for line in cue.lines)
+
+
+def test_even_distribution_by_character_count() -> None:
+    seg = Segment("aa bbbb", 1.0, 7.0)
+    cues = build_cues(Transcript([seg], duration=8.0, has_word_times=False))
+    (words,) = [c.words for c in cues]
+    assert [(w.text, w.start, w.end) for w in words] == [
+        ("aa", pytest.approx(1.0), pytest.approx(3.0)),
+        ("bbbb", pytest.approx(3.0), pytest.approx(7.0)),
+    ]
+
+
+@pytest.mark.parametrize("width", [7, 11, 16, 42])
+def test_long_cjk_segment_without_word_times_is_split_between_characters(width: int) -> None:
+    text = "「今日は」とても良い天気ですね、コーヒーを飲みに行った。" * 5  # no spaces at all
+    rules = CueRules(max_chars_per_line=width)
+    cues = build_cues(Transcript([Segment(text, 0.0, 40.0)], duration=40.0, has_word_times=False), rules)
+    assert len(cues) > 1
+    assert "".join(line for c in cues for line in c.lines) == text
+    assert all(len(line) <= width for c in cues for line in c.lines)
+    assert all(c.end - c.start <= 7.0 + EPS for c in cues)
+    # Closing punctuation, small kana and "ー" never start a line; "「" never ends one.
+    assert not any(line[0] in "。、」っー" for c in cues for line in c.lines)
+    assert not any(line[-1] == "「" for c in cues for line in c.lines)
+
+
+def test_prefers_breaking_at_sentence_end() -> None:
+    # Too long for one cue; an even split would fall mid-phrase, far from the full stop.
+    first = "It ends right here.".split()
+    second = "Then another one starts and goes on for quite a while longer than that".split()
+    cues = build_cues(one_segment(words_at(first + second)))
+    assert len(cues) == 2
+    assert [w.text for w in cues[0].words] == first
+    assert [w.text for w in cues[1].words] == second
+
+
+def test_prefers_breaking_at_comma_over_mid_phrase() -> None:
+    first = "Well, when the weather is good,".split()
+    second = "we usually walk for hours before we stop for lunch together at noon".split()
+    cues = build_cues(one_segment(words_at(first + second)))
+    assert len(cues) == 2
+    assert cues[0].text.replace("\n", " ") == " ".join(first)
+
+
+def test_prefers_breaking_at_a_short_pause() -> None:
+    first = words_at("we went down to the river and then".split(), gap=0.02)
+    later = first[-1].end + 0.4  # a pause, but shorter than pause_split
+    second = words_at("somebody said that the water was far too cold to swim in".split(), start=later, gap=0.02)
+    cues = build_cues(one_segment(first + second))
+    assert len(cues) == 2
+    assert list(cues[1].words) == second
+
+
+def test_pause_starts_a_new_cue_even_for_short_text() -> None:
+    words = [Word("Yes", 0.0, 0.3), Word("no", 0.9, 1.2)]
+    cues = build_cues(one_segment(words))
+    assert [c.text for c in cues] == ["Yes", "no"]
+    # A shorter pause keeps them together.
+    words = [Word("Yes", 0.0, 0.3), Word("no", 0.7, 1.0)]
+    assert [c.text for c in build_cues(one_segment(words))] == ["Yes no"]
+
+
+def test_word_longer_than_a_line_sits_on_its_own_line() -> None:
+    long_word = "Pneumonoultramicroscopicsilicovolcanoconiosis-related"
+    assert len(long_word) > 42
+    cues = build_cues(one_segment(words_at(["it", "is", long_word, "indeed"])))
+    lines = [line for c in cues for line in c.lines]
+    assert long_word in lines
+    assert all(len(line) <= 42 for line in lines if line != long_word)
+
+
+def test_word_longer_than_max_duration_gets_its_own_cue() -> None:
+    words = [Word("so", 0.0, 0.2), Word("loooong", 0.25, 9.25), Word("end", 9.3, 9.5)]
+    cues = build_cues(one_segment(words))
+    assert [c.text for c in cues] == ["so", "loooong", "end"]
+    assert cues[1].start <= 0.25 and cues[1].end >= 9.25
+
+
+def test_many_quick_words_respect_max_duration() -> None:
+    words = words_at(["go"] * 60, dur=0.2, gap=0.05)  # 15 s of speech, few characters
+    cues = build_cues(one_segment(words))
+    assert len(cues) >= 3
+    assert all(c.end - c.start <= 7.0 + EPS for c in cues)
+
+
+def test_short_cue_lingers_but_never_into_the_next_one() -> None:
+    words = [Word("Hi", 0.0, 0.2), Word("there", 0.75, 1.0)]
+    cues = build_cues(one_segment(words), CueRules(min_duration=0.7))
+    assert cues[0].end == pytest.approx(0.7)
+    cues = build_cues(one_segment(words), CueRules(min_duration=1.0))
+    assert cues[0].end == pytest.approx(0.75)
+
+
+def test_last_cue_does_not_linger_past_the_media_end() -> None:
+    seg = Segment("Bye", 4.0, 4.2, (Word("Bye", 4.0, 4.2),))
+    (cue,) = build_cues(Transcript([seg], duration=4.5))
+    assert cue.end == pytest.approx(4.5)
+
+
+def test_overlapping_and_backwards_model_times_give_ordered_cues() -> None:
+    # Some models emit a word ending after the next one starts, or a start going back.
+    words = [Word("one.", 0.0, 2.0), Word("two", 1.5, 3.0), Word("three.", 1.0, 3.2)] + [
+        Word(f"w{i}", 3.3 + i * 0.3, 3.5 + i * 0.3) for i in range(40)
+    ]
+    seg = Segment(" ".join(w.text for w in words), 0.0, 15.5, tuple(words))
+    cues = build_cues(Transcript([seg], duration=16.0))
+    assert [w.text for c in cues for w in c.words] == [w.text for w in words]
+    for a, b in itertools.pairwise(cues):
+        assert a.start <= a.end <= b.start <= b.end
+
+
+def test_start_going_backwards_across_a_cue_boundary() -> None:
+    # "held" must be a cue of its own (longer than max_duration); "then" claims to start
+    # before it. The cues must still come in order and not overlap.
+    words = [Word("so", 0.0, 0.3), Word("held", 5.0, 13.0), Word("then", 4.5, 4.8), Word("done", 13.1, 13.4)]
+    cues = build_cues(one_segment(words))
+    assert [w.text for c in cues for w in c.words] == ["so", "held", "then", "done"]
+    for a, b in itertools.pairwise(cues):
+        assert a.start <= a.end <= b.start <= b.end
+
+
+def test_segment_with_empty_words_and_text_is_ignored() -> None:
+    segs = [Segment("", 0.0, 1.0), Segment("  ", 1.0, 2.0, (Word(" ", 1.0, 1.5),)), Segment("ok", 2.0, 2.5)]
+    cues = build_cues(Transcript(segs, duration=3.0, has_word_times=False))
+    assert [c.text for c in cues] == ["ok"]
+
+
+def test_empty_transcript_has_no_cues() -> None:
+    assert build_cues(Transcript([], duration=12.0)) == []
+
+
+def test_non_ascii_text_is_kept_exactly() -> None:
+    texts = ["Ça", "va,", "l'été", "O'Brien’s", "naïve", "Straße", "日本語", "한국어", "Ελληνικά."]
+    cues = build_cues(one_segment(words_at(texts)))
+    assert " ".join(c.text.replace("\n", " ") for c in cues) == " ".join(texts)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_chars_per_line": 0},
+        {"max_lines": 0},
+        {"max_duration": 0},
+        {"min_duration": 8.0},
+        {"min_duration": -1},
+        {"pause_split": 0},
+        {"min_gap": -0.1},
+    ],
+)
+def test_invalid_rules_are_rejected(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        CueRules(**kwargs)

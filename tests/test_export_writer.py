@@ -1,0 +1,369 @@
+"""Writing output files: names, the ownership ledger, atomic replacement, OS errors."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from nemo_desk.core.errors import ExportError
+from nemo_desk.core.events import RetryEvent
+from nemo_desk.core.transcript import Segment, Transcript, Word
+from nemo_desk.export import FORMATS, OutputLedger, ledger_key, render, write_outputs
+from nemo_desk.export import ledger as ledger_module
+from nemo_desk.locks.fileops import FileOps, RetryPolicy
+from nemo_desk.locks.lockerror import LockError
+
+
+def make_transcript(text: str = "Hello world.") -> Transcript:
+    words = tuple(Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(text.split()))
+    return Transcript([Segment(text, 0.0, words[-1].end, words)], duration=10.0, model="m", source="talk.wav")
+
+
+@pytest.fixture
+def events() -> list:
+    return []
+
+
+@pytest.fixture
+def fileops(events: list) -> FileOps:
+    return FileOps(policy=RetryPolicy(budget_s=2, initial_delay=0.01, max_delay=0.05), observer=events.append)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, fileops: FileOps) -> OutputLedger:
+    return OutputLedger(tmp_path / "app data" / "outputs.json", fileops)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    src = folder / "talk.wav"
+    src.write_bytes(b"RIFF not really audio")
+    return src
+
+
+def temp_leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if ".nemo_desk-" in p.name or p.name.endswith(".tmp")]
+
+
+def write(t, source, fileops, ledger, formats=FORMATS, output_dir=None, **kw):
+    return write_outputs(t, source, formats, output_dir, fileops, ledger, **kw)
+
+
+# -- names, content, folders -------------------------------------------------------------------
+def test_writes_every_format_next_to_the_source(source, fileops, ledger) -> None:
+    t = make_transcript("Ça va? l'été 東京")
+    written = write(t, source, fileops, ledger)
+    assert [w.format for w in written] == list(FORMATS)
+    for w in written:
+        assert w.path == source.with_suffix("." + w.format)
+        assert w.path.is_absolute() and w.renamed_from is None
+        data = w.path.read_bytes()
+        # Exactly the rendered text: UTF-8, no BOM, "\n" only.
+        assert data == render(w.format, t).encode("utf-8")
+        assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
+    assert temp_leftovers(source.parent) == []
+
+
+def test_formats_are_normalised_and_deduplicated(source, fileops, ledger) -> None:
+    written = write(make_transcript(), source, fileops, ledger, formats=["TXT", ".srt", "txt"])
+    assert [(w.format, w.path.name) for w in written] == [("txt", "talk.txt"), ("srt", "talk.srt")]
+
+
+def test_unknown_format_writes_nothing(source, fileops, ledger) -> None:
+    with pytest.raises(ExportError) as info:
+        write(make_transcript(), source, fileops, ledger, formats=["srt", "docx"])
+    assert "docx" in str(info.value) and "srt, txt, vtt, json" in str(info.value)
+    assert sorted(p.name for p in source.parent.iterdir()) == ["talk.wav"]
+
+
+def test_output_dir_is_created(tmp_path, source, fileops, ledger) -> None:
+    out = tmp_path / "not" / "yet" / "there"
+    (w,) = write(make_transcript(), source, fileops, ledger, formats=["srt"], output_dir=out)
+    assert w.path == out / "talk.srt" and w.path.is_file()
+    assert not source.with_suffix(".srt").exists()
+
+
+@pytest.mark.parametrize("folder", ["My Talks", "l'été d’Anaïs", "東京 (draft) 2024", "a.b.c"])
+def test_awkward_folder_and_file_names(tmp_path, fileops, ledger, folder) -> None:
+    src = tmp_path / folder / "interview l'été 01.final.mp4"
+    src.parent.mkdir()
+    src.write_bytes(b"x")
+    out = tmp_path / folder / "sous-titres à part"
+    written = write(make_transcript(), src, fileops, ledger, output_dir=out)
+    for w in written:
+        assert w.path.name == f"interview l'été 01.final.{w.format}"
+        assert w.path.read_bytes() == render(w.format, make_transcript()).encode()
+    # Rerun: recognised as ours through the same awkward path, so replaced in place.
+    again = write(make_transcript("Other words"), src, fileops, ledger, output_dir=out)
+    assert [w.path for w in again] == [w.path for w in written]
+    assert all(w.renamed_from is None for w in again)
+
+
+def test_output_dir_that_is_a_file(tmp_path, source, fileops, ledger) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("I am a file")
+    with pytest.raises(ExportError, match="a file has that name"):
+        write(make_transcript(), source, fileops, ledger, output_dir=blocker)
+
+
+def test_empty_transcript_still_writes_valid_files(source, fileops, ledger) -> None:
+    empty = Transcript([], duration=5.0)
+    written = {w.format: w.path for w in write(empty, source, fileops, ledger)}
+    assert written["srt"].read_bytes() == b""
+    assert written["vtt"].read_text(encoding="utf-8") == "WEBVTT\n"
+    assert json.loads(written["json"].read_text(encoding="utf-8"))["segments"] == []
+
+
+# -- ownership ---------------------------------------------------------------------------------
+def test_rerun_replaces_our_own_file(source, fileops, ledger) -> None:
+    (first,) = write(make_transcript("first run"), source, fileops, ledger, formats=["txt"])
+    (second,) = write(make_transcript("second run"), source, fileops, ledger, formats=["txt"])
+    assert second.path == first.path and second.renamed_from is None
+    assert second.path.read_text(encoding="utf-8") == "second run\n"
+    assert sorted(p.name for p in source.parent.iterdir()) == ["talk.txt", "talk.wav"]
+
+
+def test_ownership_survives_a_restart(tmp_path, source, fileops, ledger) -> None:
+    write(make_transcript("first"), source, fileops, ledger, formats=["srt"])
+    fresh = OutputLedger(ledger.path, fileops)
+    assert fresh.owns(source.with_suffix(".srt"))
+    (w,) = write(make_transcript("second"), source, fileops, fresh, formats=["srt"])
+    assert w.renamed_from is None
+
+
+def test_user_file_is_never_overwritten(source, fileops, ledger) -> None:
+    user = source.with_suffix(".srt")
+    user.write_text("my own careful subtitles", encoding="utf-8")
+    (w,) = write(make_transcript(), source, fileops, ledger, formats=["srt"])
+    assert w.path == source.parent / "talk (2).srt"
+    assert w.renamed_from == user
+    assert user.read_text(encoding="utf-8") == "my own careful subtitles"
+
+
+def test_user_edited_output_is_never_overwritten(source, fileops, ledger) -> None:
+    (ours,) = write(make_transcript("machine words"), source, fileops, ledger, formats=["txt"])
+    ours.path.write_text("machine words, corrected by hand\n", encoding="utf-8")
+    (w,) = write(make_transcript("new words"), source, fileops, ledger, formats=["txt"])
+    assert w.path.name == "talk (2).txt" and w.renamed_from == ours.path
+    assert ours.path.read_text(encoding="utf-8") == "machine words, corrected by hand\n"
+    # Running again reuses our own "(2)" rather than piling up "(3)", "(4)", ...
+    (again,) = write(make_transcript("newer words"), source, fileops, ledger, formats=["txt"])
+    assert again.path == w.path and again.path.read_text(encoding="utf-8") == "newer words\n"
+
+
+def test_same_size_edit_is_still_the_users(source, fileops, ledger) -> None:
+    (ours,) = write(make_transcript("teh cat sat."), source, fileops, ledger, formats=["txt"])
+    edited = ours.path.read_bytes().replace(b"teh", b"the")  # a typo fixed, same length
+    ours.path.write_bytes(edited)
+    (w,) = write(make_transcript("new"), source, fileops, ledger, formats=["txt"])
+    assert w.renamed_from == ours.path and ours.path.read_bytes() == edited
+
+
+def test_numbered_names_skip_other_users_files(source, fileops, ledger) -> None:
+    for name in ("talk.vtt", "talk (2).vtt", "talk (3).vtt"):
+        (source.parent / name).write_text(name)
+    (w,) = write(make_transcript(), source, fileops, ledger, formats=["vtt"])
+    assert w.path.name == "talk (4).vtt"
+    for name in ("talk.vtt", "talk (2).vtt", "talk (3).vtt"):
+        assert (source.parent / name).read_text() == name
+
+
+def test_overwrite_replaces_anything_and_takes_ownership(source, fileops, ledger) -> None:
+    user = source.with_suffix(".json")
+    user.write_text("{}")
+    (w,) = write(make_transcript(), source, fileops, ledger, formats=["json"], overwrite=True)
+    assert w.path == user and w.renamed_from is None
+    assert json.loads(user.read_text(encoding="utf-8"))["format"] == "nemo_desk.transcript"
+    (w2,) = write(make_transcript("changed"), source, fileops, ledger, formats=["json"])
+    assert w2.path == user
+
+
+def test_the_source_file_is_never_an_output(tmp_path, fileops, ledger) -> None:
+    odd_source = tmp_path / "dictation.txt"  # whatever the user dropped in
+    odd_source.write_bytes(b"original")
+    (w,) = write(make_transcript(), odd_source, fileops, ledger, formats=["txt"], overwrite=True)
+    assert w.path.name == "dictation (2).txt"
+    assert odd_source.read_bytes() == b"original"
+
+
+def test_ledger_keys_are_absolute_and_case_folded_like_the_os(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert ledger_key("out/a.srt") == ledger_key(tmp_path / "out" / "a.srt")
+    # On Windows normcase folds case and slashes; the ledger must use it.
+    monkeypatch.setattr(ledger_module.os.path, "normcase", lambda p: p.lower().replace("/", "\\"))
+    assert ledger_key(tmp_path / "Out" / "A.SRT") == ledger_key(tmp_path / "out" / "a.srt")
+
+
+def test_damaged_ledger_treats_files_as_the_users(source, fileops, ledger) -> None:
+    (ours,) = write(make_transcript(), source, fileops, ledger, formats=["srt"])
+    ledger.path.write_text("{not json", encoding="utf-8")
+    assert not OutputLedger(ledger.path, fileops).owns(ours.path)
+    (w,) = write(make_transcript("again"), source, fileops, OutputLedger(ledger.path, fileops), formats=["srt"])
+    assert w.renamed_from == ours.path
+    assert json.loads(ledger.path.read_text(encoding="utf-8"))["version"] == 1
+    assert temp_leftovers(ledger.path.parent) == []
+
+
+def test_ledger_merges_records_from_another_process(tmp_path, source, fileops, ledger) -> None:
+    other = OutputLedger(ledger.path, fileops)
+    write(make_transcript(), source, fileops, ledger, formats=["srt"])
+    write(make_transcript(), source, fileops, other, formats=["txt"])  # other instance, same file
+    fresh = OutputLedger(ledger.path, fileops)
+    assert fresh.owns(source.with_suffix(".srt")) and fresh.owns(source.with_suffix(".txt"))
+
+
+# -- atomicity and errors ----------------------------------------------------------------------
+def test_disk_full_at_fsync_keeps_the_old_file(source, fileops, ledger, monkeypatch) -> None:
+    (w,) = write(make_transcript("old content"), source, fileops, ledger, formats=["txt"])
+    before = w.path.read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(ExportError) as info:
+        write(make_transcript("new content"), source, fileops, ledger, formats=["txt"])
+    monkeypatch.undo()
+    assert str(info.value) == f"not enough disk space to write {w.path}"
+    assert w.path.read_bytes() == before
+    assert temp_leftovers(source.parent) == []
+
+
+class FailingWrites(FileOps):
+    """FileOps whose new files named like `victim` fail with `exc` (at open or on write)."""
+
+    def __init__(self, base: FileOps, victim: Path, exc: OSError, at_open: bool = False) -> None:
+        super().__init__(base.policy, base.observer)
+        self.victim, self.exc, self.at_open = victim, exc, at_open
+
+    def open(self, path, mode="rb", **kw):
+        path = Path(path)
+        if "x" not in mode or path.parent != self.victim.parent or f".{self.victim.name}." not in path.name:
+            return super().open(path, mode, **kw)
+        if self.at_open:
+            raise self.exc
+        handle = super().open(path, mode, **kw)
+        exc = self.exc
+
+        class HalfWritten:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *a):
+                handle.close()
+
+            def write(self, data):
+                handle.write(data[: len(data) // 2])
+                raise exc
+
+            def __getattr__(self, name):
+                return getattr(handle, name)
+
+        return HalfWritten()
+
+
+def test_disk_full_mid_write_keeps_old_file_and_writes_no_temp(source, fileops, ledger) -> None:
+    (w,) = write(make_transcript("old content"), source, fileops, ledger, formats=["json"])
+    before = w.path.read_bytes()
+    broken = FailingWrites(fileops, w.path, OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(ExportError, match="^not enough disk space to write .*talk.json$"):
+        write(make_transcript("much newer content"), source, broken, ledger, formats=["json"])
+    assert w.path.read_bytes() == before
+    assert temp_leftovers(source.parent) == []
+
+
+def test_files_written_before_a_failure_are_recorded_as_ours(source, fileops, ledger) -> None:
+    broken = FailingWrites(fileops, source.with_suffix(".vtt"), OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(ExportError):
+        write(make_transcript(), source, broken, ledger, formats=["srt", "vtt"])
+    assert source.with_suffix(".srt").is_file() and not source.with_suffix(".vtt").exists()
+    assert OutputLedger(ledger.path, fileops).owns(source.with_suffix(".srt"))
+
+
+def test_permission_denied_in_the_folder(source, fileops, ledger) -> None:
+    denied = PermissionError(errno.EACCES, "Permission denied")  # no winerror: not a lock
+    broken = FailingWrites(fileops, source.with_suffix(".srt"), denied, at_open=True)
+    with pytest.raises(ExportError) as info:
+        write(make_transcript(), source, broken, ledger, formats=["srt"])
+    assert str(info.value) == f"cannot write to folder {source.parent}: permission denied"
+    assert sorted(p.name for p in source.parent.iterdir()) == ["talk.wav"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="chmod does not make Windows folders read-only")
+def test_real_read_only_folder(source, fileops, ledger) -> None:
+    os.chmod(source.parent, 0o555)
+    try:
+        probe = source.parent / "probe"
+        try:
+            probe.touch()
+        except PermissionError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("this user can write to read-only folders (root)")
+        with pytest.raises(ExportError, match="permission denied"):
+            write(make_transcript(), source, fileops, ledger, formats=["txt"])
+        assert sorted(p.name for p in source.parent.iterdir()) == ["talk.wav"]
+    finally:
+        os.chmod(source.parent, 0o755)
+
+
+def test_output_folder_cannot_be_created(tmp_path, source, fileops, ledger, monkeypatch) -> None:
+    def refuse(self, *a, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(ExportError, match="^cannot create folder .*: permission denied$"):
+        write(make_transcript(), source, fileops, ledger, output_dir=tmp_path / "new")
+
+
+def winlock() -> PermissionError:
+    exc = PermissionError(errno.EACCES, "The process cannot access the file because it is being used")
+    exc.winerror = 32  # ERROR_SHARING_VIOLATION, as Windows reports a scanner's handle
+    return exc
+
+
+def test_transient_lock_on_replace_is_waited_out(source, fileops, ledger, events, monkeypatch) -> None:
+    (w,) = write(make_transcript("old"), source, fileops, ledger, formats=["srt"])
+    real_replace, failures = os.replace, []
+
+    def flaky_replace(src, dst):
+        if Path(dst) == w.path and len(failures) < 2:
+            failures.append(dst)
+            raise winlock()
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    (again,) = write(make_transcript("new words"), source, fileops, ledger, formats=["srt"])
+    assert again.path == w.path and "new words" in w.path.read_text(encoding="utf-8")
+    retries = [e for e in events if isinstance(e, RetryEvent)]
+    assert [(e.operation, e.attempt, e.path) for e in retries] == [
+        ("replace", 1, str(w.path)),
+        ("replace", 2, str(w.path)),
+    ]
+    assert temp_leftovers(source.parent) == []
+
+
+def test_lasting_lock_raises_lock_error_unchanged(source, ledger, monkeypatch) -> None:
+    fast = FileOps(policy=RetryPolicy(budget_s=0.05, initial_delay=0.01, max_delay=0.01))
+    (w,) = write(make_transcript("old"), source, fast, ledger, formats=["srt"])
+    before = w.path.read_bytes()
+    real_replace = os.replace
+
+    def locked(src, dst):
+        if Path(dst) == w.path:
+            raise winlock()
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", locked)
+    with pytest.raises(LockError) as info:
+        write(make_transcript("new"), source, fast, ledger, formats=["srt"])
+    assert info.value.path == str(w.path) and info.value.operation == "replace"
+    assert w.path.read_bytes() == before
+    assert temp_leftovers(source.parent) == []
