@@ -23,7 +23,6 @@ typed HTTP errors. It is imported inside functions so importing this module stay
 """
 from __future__ import annotations
 
-import errno
 import glob
 import hashlib
 import os
@@ -38,6 +37,7 @@ from nemo_desk.core.cancel import Cancelled, CancelToken
 from nemo_desk.core.errors import ModelError, NemoDeskError
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine.catalog import ModelSpec
+from nemo_desk.engine.download_errors import human_size, one_line, translate_error
 
 if TYPE_CHECKING:
     from nemo_desk.locks.fileops import FileOps
@@ -48,8 +48,6 @@ READ_CHUNK = 1024 * 1024
 RETRY_DELAYS_S = (0.5, 2.0, 5.0)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Windows: ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL; ERROR_PRIVILEGE_NOT_HELD (symlinks).
-_WIN_DISK_FULL = {112, 39}
-_WIN_NO_SYMLINK_PRIVILEGE = 1314
 
 
 class HubDownloader:
@@ -111,7 +109,7 @@ class HubDownloader:
         except (Cancelled, NemoDeskError):
             raise
         except Exception as exc:
-            error = self._translate(exc, spec, dest)
+            error = translate_error(exc, spec, dest, self._host(), REVISION)
             if error is None:
                 raise
             raise error from exc
@@ -173,7 +171,7 @@ class HubDownloader:
 
         hasher = hashlib.sha256() if _SHA256.fullmatch(meta.etag) else None
         if have:
-            observer(LogEvent("info", f"resuming the download of {name} at {_human(have)}"))
+            observer(LogEvent("info", f"resuming the download of {name} at {human_size(have)}"))
             if hasher is not None:
                 _hash_file(partial, hasher, cancel)
         progress = _ProgressReporter(observer, f"downloading {name}", size or 0, self.progress_interval)
@@ -218,7 +216,7 @@ class HubDownloader:
                         size = have
                     elif have < size and have == before:
                         raise ModelError(
-                            f"the server sent no data for {name} at {_human(have)} of {_human(size)}; try again"
+                            f"the server sent no data for {name} at {human_size(have)} of {human_size(size)}; try again"
                         )
                 except _transient_errors() as exc:
                     if failures >= len(RETRY_DELAYS_S):
@@ -227,8 +225,8 @@ class HubDownloader:
                     failures += 1
                     observer(LogEvent(
                         "warning",
-                        f"the download of {name} was interrupted ({_one_line(exc)}); "
-                        f"continuing at {_human(have)} in {delay:g} s",
+                        f"the download of {name} was interrupted ({one_line(exc)}); "
+                        f"continuing at {human_size(have)} in {delay:g} s",
                     ))
                     out.flush()
                     if cancel is not None:
@@ -252,7 +250,7 @@ class HubDownloader:
                 f"the download of {name} was damaged (its checksum does not match) and was deleted; try again"
             )
         self._replace(partial, final)
-        observer(LogEvent("info", f"downloaded {name} ({_human(have)}) into {dest}"))
+        observer(LogEvent("info", f"downloaded {name} ({human_size(have)}) into {dest}"))
         return final
 
     # -- helpers -----------------------------------------------------------------------
@@ -264,8 +262,8 @@ class HubDownloader:
             return  # cannot tell: the write itself will say
         if free < needed:
             raise ModelError(
-                f"not enough disk space in {dest} for {_human(needed)} of {spec.name} "
-                f"({_human(free)} free); free some space and try again"
+                f"not enough disk space in {dest} for {human_size(needed)} of {spec.name} "
+                f"({human_size(free)} free); free some space and try again"
             )
 
     def _replace(self, src: Path, dst: Path) -> None:
@@ -286,79 +284,6 @@ class HubDownloader:
         from huggingface_hub import constants
 
         return urlparse(constants.ENDPOINT).netloc or constants.ENDPOINT
-
-    def _translate(self, exc: BaseException, spec: ModelSpec, dest: Path) -> ModelError | None:
-        """A one-line ModelError for what went wrong, or None for an unexpected error (a bug)."""
-        import httpx2
-        from huggingface_hub.errors import (
-            FileMetadataError,
-            GatedRepoError,
-            HfHubHTTPError,
-            OfflineModeIsEnabled,
-            RemoteEntryNotFoundError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
-
-        repo, filename, host = spec.id, spec.hf_filename, self._host()
-        if isinstance(exc, OfflineModeIsEnabled):
-            return ModelError(
-                f"{spec.name} is not installed and Hugging Face downloads are switched off "
-                f"(HF_HUB_OFFLINE is set); unset it or import a .nemo file instead"
-            )
-        if isinstance(exc, GatedRepoError):
-            return ModelError(
-                f"{repo} is a gated model on Hugging Face: accept its terms on the model page "
-                f"and sign in with a token that may read it"
-            )
-        if isinstance(exc, RepositoryNotFoundError):  # 404, or 401 for private repos
-            return ModelError(
-                f"Hugging Face has no model {repo} (or it is private and needs a token) "
-                f"(HTTP {_status(exc)})"
-            )
-        if isinstance(exc, RevisionNotFoundError):
-            return ModelError(f"{repo} has no revision '{REVISION}' on Hugging Face (HTTP 404)")
-        if isinstance(exc, RemoteEntryNotFoundError):
-            return ModelError(f"{repo} has no file {filename} on Hugging Face (HTTP 404)")
-        if isinstance(exc, HfHubHTTPError):
-            status = _status(exc)
-            if status in (401, 403):
-                return ModelError(
-                    f"Hugging Face refused access to {repo} (HTTP {status}); "
-                    f"check the token or accept the model's terms on its page"
-                )
-            if status == 404:
-                return ModelError(f"{repo}/{filename} was not found on Hugging Face (HTTP 404)")
-            return ModelError(
-                f"Hugging Face answered HTTP {status} while downloading {repo}; try again later"
-            )
-        if isinstance(exc, FileMetadataError):
-            return ModelError(
-                f"the server at {host} did not answer like Hugging Face for {repo}; "
-                f"check HF_ENDPOINT and proxy settings"
-            )
-        if isinstance(exc, httpx2.TransportError):
-            return ModelError(
-                f"could not reach Hugging Face ({host}: {_one_line(exc) or type(exc).__name__}); "
-                f"check the connection or import a .nemo file instead"
-            )
-        if isinstance(exc, httpx2.HTTPError):
-            return ModelError(f"downloading {repo} failed: {_one_line(exc)}")
-        if isinstance(exc, OSError):
-            winerror = getattr(exc, "winerror", None)
-            if exc.errno == errno.ENOSPC or winerror in _WIN_DISK_FULL:
-                return ModelError(
-                    f"not enough disk space in {dest} for {spec.size_gb:g} GB ({spec.name}); "
-                    f"free some space and try again (the download continues where it stopped)"
-                )
-            if winerror == _WIN_NO_SYMLINK_PRIVILEGE:
-                return ModelError(
-                    f"Windows refused to create a symbolic link while saving {spec.name} "
-                    f"(WinError 1314: the privilege is not held); enable Developer Mode or import a .nemo file"
-                )
-            return ModelError(f"could not save the download of {spec.name} in {dest}: {_one_line(exc)}")
-        return None
-
 
 class _ProgressReporter:
     """Progress events at most every `interval` seconds; the first and the last always."""
@@ -419,28 +344,8 @@ def _local_name(filename: str) -> str:
     return filename.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    return getattr(response, "status_code", None)
-
-
 def _int_or_none(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return " ".join(text.splitlines()[0].split()) if text else type(exc).__name__
-
-
-def _human(n: int | None) -> str:
-    if n is None:
-        return "an unknown size"
-    if n >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} MB"
-    return f"{n / 1e3:.0f} kB"

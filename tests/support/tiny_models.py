@@ -114,6 +114,19 @@ def steer_tdt_joint(model, token_text: str = "the", duration_index: int = 2, mar
     return token_id
 
 
+def steer_canary_head(model, text: str = "the", lang: str = "en", margin: float = 20.0) -> int:
+    """Make a random Canary model's decoder always pick the first token of `text`."""
+    import torch
+
+    token_id = model.tokenizer.text_to_ids(text, lang)[0]
+    lin = model.log_softmax.mlp.layer0
+    with torch.no_grad():
+        lin.weight.zero_()
+        lin.bias.zero_()
+        lin.bias[token_id] = margin
+    return token_id
+
+
 CANARY_SPECIAL = [
     "<|endoftext|>", "<|startoftranscript|>", "<|nospeech|>", "<|pnc|>", "<|nopnc|>",
     "<|transcribe|>", "<|translate|>", "<|en|>", "<|de|>", "<|es|>", "<|fr|>",

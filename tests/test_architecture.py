@@ -1,0 +1,76 @@
+"""The house rules, enforced: only the GUI imports Qt, torch/NeMo load lazily, small modules."""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "nemo_desk"
+QT = ("PySide6", "shiboken6", "PyQt5", "PyQt6")
+HEAVY = ("torch", "nemo", "lightning", "pytorch_lightning", "huggingface_hub", "omegaconf")
+
+
+def modules():
+    return sorted(p for p in PKG.rglob("*.py"))
+
+
+def imported_names(tree: ast.AST, top_level_only: bool) -> list[tuple[str, int]]:
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found += [(a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno))
+        elif top_level_only and isinstance(node, (ast.If, ast.Try)):  # imports under if/try at top level
+            found += imported_names(ast.Module(body=node.body, type_ignores=[]), True)
+    return found
+
+
+def test_import_linter_contracts():
+    exe = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(exe)], cwd=PKG.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Contracts: 2 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_only_gui_imports_qt(path):
+    if "gui" in path.relative_to(PKG).parts:
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = [(n, ln) for n, ln in imported_names(tree, False) if n.split(".")[0] in QT]
+    assert not bad, f"{path.name} imports Qt: {bad}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_torch_and_nemo_are_imported_lazily(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = [(n, ln) for n, ln in imported_names(tree, True) if n.split(".")[0] in HEAVY]
+    assert not bad, f"{path.name} imports {bad} at module level; import inside the function that needs it"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_modules_stay_small(path):
+    lines = path.read_text(encoding="utf-8").count("\n")
+    assert lines <= 420, f"{path.name} has {lines} lines; split it by what it does"
+
+
+def test_startup_imports_no_heavy_package():
+    code = ("import sys, nemo_desk.app, nemo_desk.cli, nemo_desk.gui.launch;"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_checks_can_fail(tmp_path):
+    """The AST scan does see a module-level Qt/torch import (guards against a blind test)."""
+    tree = ast.parse("import os\ntry:\n    import torch\nexcept ImportError:\n    pass\nfrom PySide6 import QtCore\n")
+    names = [n for n, _ in imported_names(tree, True)]
+    assert "torch" in names and "PySide6" in names
