@@ -25,7 +25,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class RetryEvent:
-    operation: str  # "replace", "unlink", "rmtree", "open", "unpack", ...
+    operation: str  # FileOps names: "replace", "delete", "remove folder", "rename", "open", "open for writing"; callers of FileOps.call add their own ("unpack", ...)
     path: str
     attempt: int  # the attempt that just failed, 1-based
     max_attempts: int

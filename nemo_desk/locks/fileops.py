@@ -103,8 +103,10 @@ class FileOps:
         policy = self.policy
         path_s = os.fsdecode(path)
         max_attempts = policy.max_attempts_estimate()
-        backoff = tenacity.wait_exponential_jitter(
-            initial=policy.initial_delay, max=policy.max_delay, jitter=policy.jitter
+        # Built from primitives that every tenacity >= 8 has (wait_exponential_jitter
+        # renamed its arguments in 9.x and warns about the old ones).
+        backoff = tenacity.wait_exponential(multiplier=policy.initial_delay, max=policy.max_delay) + (
+            tenacity.wait_random(0, policy.jitter)
         )
 
         # Elapsed time is the larger of the wall clock and the sleeps asked for, so an
@@ -183,11 +185,11 @@ class FileOps:
 
 
 def _rmtree_once(root: str | os.PathLike, missing_ok: bool) -> None:
-    root_s = os.fspath(root)
+    root_s = os.fsdecode(root)
 
     def handle(func: Callable[..., Any], path: str, exc: BaseException) -> None:
         # Entries that vanished under us (another cleanup, a sync client) are fine.
-        if isinstance(exc, FileNotFoundError) and (missing_ok or path != root_s):
+        if isinstance(exc, FileNotFoundError) and (missing_ok or os.fsdecode(path) != root_s):
             return
         # Read-only files (unpacked archives keep their modes) cannot be deleted on
         # Windows: access denied, not a lock. Clear the flag and try that entry again.
