@@ -58,7 +58,10 @@ class ModelManager:
         if cancel is not None:
             cancel.raise_if_cancelled()
         observer(Progress("loading", 0, 0, f"loading {ref.label}"))
-        self._loaded = load_from_folder(folder, report.device, spec)
+        # Reading the weights can meet a scanner's exclusive lock on a freshly unpacked
+        # file: the whole load is one retry point.
+        fileops = self.store.fileops.with_observer(observer)
+        self._loaded = fileops.call("load model", folder, load_from_folder, folder, report.device, spec)
         self._key = ref.key
         observer(LogEvent("info", f"Model ready: {self._loaded.spec.name} on {report.device.upper()}"))
         return self._loaded
