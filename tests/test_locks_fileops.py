@@ -142,7 +142,8 @@ def test_persistent_lock_with_a_fake_sleep_still_ends_at_the_budget(tmp_path, re
         sim.lock(victim, ops="unlink")
         ops.unlink(victim)
     assert time.monotonic() - start < 1.0
-    assert sum(rec.sleeps) == pytest.approx(10.0)
+    # The budget counts sleeps plus the time our one or two gc.collect() calls took.
+    assert 9.0 <= sum(rec.sleeps) <= 10.0 + 1e-6
     assert max(rec.sleeps) <= 2.0
 
 
@@ -174,9 +175,11 @@ def test_gc_collect_runs_between_tries(tmp_path, ops, monkeypatch):
     victim = tmp_path / "x"
     victim.write_text("x")
     with LockSimulator() as sim:
-        sim.lock(victim, ops="unlink", times=3)
+        sim.lock(victim, ops="unlink", times=5)
         ops.unlink(victim)
-    assert len(collected) == 3
+    # After the first failed try (our own leaked handles) and once more later; not on
+    # every try, since a full collection is slow in a process holding a model.
+    assert len(collected) == 2
 
 
 def test_broken_observer_or_diagnosis_does_not_hide_the_lock(tmp_path, rec):
@@ -256,3 +259,20 @@ def test_python_312_gets_onexc_instead_of_the_deprecated_onerror(tmp_path, monke
     monkeypatch.setattr(shutil, "rmtree", fake_rmtree)
     ops.rmtree(tmp_path / "d")
     assert set(seen) == {"onexc"}
+
+
+def test_slow_attempts_do_not_use_up_the_budget(rec):
+    """A model load takes longer than the whole budget; a lock met at its end must still be
+    retried: the budget bounds waiting, not the work."""
+    calls = []
+
+    def slow_load():
+        calls.append(1)
+        time.sleep(0.3)
+        if len(calls) < 3:
+            raise windows_error(32, "C:\\models\\x\\model_weights.ckpt")
+        return "model"
+
+    ops = FileOps(RetryPolicy(budget_s=0.2, initial_delay=0.01, max_delay=0.05), rec.observe)
+    assert ops.call("load model", "C:\\models\\x", slow_load) == "model"
+    assert len(calls) == 3
