@@ -1,25 +1,22 @@
 """HubDownloader against a tiny local imitation of the Hugging Face Hub (never the network).
 
-The server speaks what huggingface_hub 2.4.0 and the downloader use: HEAD
-`/{repo}/resolve/{revision}/{file}` answered with X-Repo-Commit, ETag/X-Linked-Etag
-(the file's SHA-256) and X-Linked-Size; GET on the same path redirected (302) to a
-"CDN" path that serves the bytes with Range support (206); the Hub's X-Error-Code
+The fake hub (tests/support/fakehub.py) serves one 3 MB file the way huggingface_hub
+2.4.0 and the downloader expect: HEAD metadata with the commit, SHA-256 ETag and size;
+GET redirected (302) to a "CDN" path with Range support (206); the Hub's X-Error-Code
 headers for missing or gated repos and files.
 """
 from __future__ import annotations
 
 import errno
 import hashlib
-import http.server
 import os
 import random
 import re
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 
@@ -29,6 +26,7 @@ from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, Progress
 from nemo_desk.engine.catalog import ModelSpec
 from nemo_desk.engine.download import HubDownloader
+from tests.support.fakehub import FakeHub, isolate_hub
 
 REPO = "nvidia/fake-model"
 GATED = "nvidia/gated-model"
@@ -36,7 +34,6 @@ FILENAME = "fake-model.nemo"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 DATA = random.Random(1234).randbytes(3 * 1024 * 1024)
 SHA = hashlib.sha256(DATA).hexdigest()
-PIECE = 64 * 1024
 
 
 def spec_for(repo: str = REPO, filename: str = FILENAME) -> ModelSpec:
@@ -46,168 +43,18 @@ def spec_for(repo: str = REPO, filename: str = FILENAME) -> ModelSpec:
     )
 
 
-class FakeHub(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _HubHandler)
-        self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range)
-        self.ignore_range = False
-        self.drop_after: int | None = None  # close the connection once after this byte
-        self.lock = threading.Lock()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def gets(self) -> list[tuple[str, str, str | None]]:
-        return [r for r in self.requests if r[0] == "GET"]
-
-
-class _HubHandler(http.server.BaseHTTPRequestHandler):
-    server: FakeHub
-
-    def log_message(self, format, *args):  # keep test output clean
-        pass
-
-    def do_HEAD(self) -> None:
-        self._handle(head=True)
-
-    def do_GET(self) -> None:
-        self._handle(head=False)
-
-    def _handle(self, head: bool) -> None:
-        with self.server.lock:
-            self.server.requests.append((self.command, self.path, self.headers.get("Range")))
-        try:
-            path = unquote(urlparse(self.path).path)
-            if path == f"/cdn/{SHA}":
-                self._send_bytes(head)
-                return
-            match = re.fullmatch(r"/(.+?/.+?)/resolve/([^/]+)/(.+)", path)
-            if match is None:
-                self._error(404, "RepoNotFound")
-            elif match.group(1) == GATED:
-                self._error(403, "GatedRepo", "Access to this model is restricted.")
-            elif match.group(1) != REPO:
-                self._error(404, "RepoNotFound", "Repository not found")
-            elif match.group(2) not in ("main", COMMIT):
-                self._error(404, "RevisionNotFound", "Invalid rev id")
-            elif match.group(3) != FILENAME:
-                self._error(404, "EntryNotFound", "Entry not found")
-            elif head:
-                self.send_response(200)
-                self._hub_headers()
-                self.send_header("Content-Length", str(len(DATA)))
-                self.send_header("Accept-Ranges", "bytes")
-                self.end_headers()
-            else:  # the Hub redirects large (LFS) files to its CDN
-                self.send_response(302)
-                self._hub_headers()
-                self.send_header("Location", f"/cdn/{SHA}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client went away (cancel): expected
-
-    def _hub_headers(self) -> None:
-        self.send_header("X-Repo-Commit", COMMIT)
-        self.send_header("ETag", f'"{SHA}"')
-        self.send_header("X-Linked-Etag", f'"{SHA}"')
-        self.send_header("X-Linked-Size", str(len(DATA)))
-
-    def _error(self, status: int, code: str, message: str = "") -> None:
-        body = b'{"error": "%s"}' % message.encode()
-        self.send_response(status)
-        self.send_header("X-Error-Code", code)
-        if message:
-            self.send_header("X-Error-Message", message)
-        self.send_header("X-Repo-Commit", COMMIT)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _send_bytes(self, head: bool) -> None:
-        start = 0
-        wanted = self.headers.get("Range")
-        if wanted and not self.server.ignore_range:
-            match = re.fullmatch(r"bytes=(\d+)-", wanted)
-            assert match, wanted
-            start = int(match.group(1))
-            if start >= len(DATA):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(DATA)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(DATA) - 1}/{len(DATA)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(DATA) - start))
-        self.send_header("ETag", f'"{SHA}"')
-        self.end_headers()
-        if head:
-            return
-        stop = len(DATA)
-        with self.server.lock:
-            if self.server.drop_after is not None and self.server.drop_after > start:
-                stop, self.server.drop_after = self.server.drop_after, None
-        for offset in range(start, stop, PIECE):
-            self.wfile.write(DATA[offset:min(offset + PIECE, stop)])
-        self.wfile.flush()
-        if stop < len(DATA):  # a dropped connection: the promised length never arrives
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
 @pytest.fixture(autouse=True)
 def hub_env(monkeypatch, tmp_path):
     """No leaks in or out: no user token, no offline flag, no real cache, only 127.0.0.1."""
-    import httpx2
-    import huggingface_hub
-    from huggingface_hub import constants
-    from huggingface_hub.utils._http import default_client_factory, hf_request_event_hook
-
-    home = tmp_path / "hf_home"
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-                "HF_ENDPOINT", "HF_HUB_CACHE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    # huggingface_hub read the environment when it was imported: set its copies too.
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", True)
-    monkeypatch.setattr(constants, "HF_HOME", str(home))
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(home / "hub"))
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(home / "token"))
-
-    def only_local(request) -> None:
-        assert request.url.host == "127.0.0.1", f"test tried to reach {request.url}"
-
-    def guarded_client():
-        return httpx2.Client(event_hooks={"request": [only_local, hf_request_event_hook]},
-                             follow_redirects=True, timeout=None, trust_env=False)
-
-    huggingface_hub.set_client_factory(guarded_client)  # also drops any earlier client
+    restore = isolate_hub(monkeypatch, tmp_path)
     yield
-    huggingface_hub.set_client_factory(default_client_factory)
+    restore()
 
 
 @pytest.fixture
 def hub():
-    server = FakeHub()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with FakeHub({(REPO, FILENAME): DATA}, commit=COMMIT, gated=(GATED,)) as server:
+        yield server
 
 
 @pytest.fixture
@@ -469,3 +316,15 @@ def test_write_errors_mid_download(hub, cache_dir, tmp_path, monkeypatch, error,
     hub.requests.clear()
     assert make_downloader(hub.endpoint, cache_dir)(spec_for(), dest).read_bytes() == DATA
     assert any(r[2] is not None and r[2] != "bytes=0-" for r in hub.gets())
+
+
+def test_the_fake_hub_serves_each_file_under_its_own_checksum(tmp_path, cache_dir):
+    other_repo, small = "nvidia/other-model", b"another model's bytes"
+    files = {(REPO, FILENAME): DATA, (REPO, "second.nemo"): DATA[::-1], (other_repo, FILENAME): small}
+    with FakeHub(files) as server:
+        for (repo, filename), data in files.items():
+            dest = tmp_path / "dl" / repo.replace("/", "--")
+            path = make_downloader(server.endpoint, cache_dir)(spec_for(repo, filename), dest)
+            assert path.read_bytes() == data
+        cdn_paths = [r[1] for r in server.gets() if r[1].startswith("/cdn/")]
+    assert cdn_paths == [f"/cdn/{hashlib.sha256(d).hexdigest()}" for d in files.values()]

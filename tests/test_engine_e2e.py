@@ -200,7 +200,7 @@ def test_language_the_model_lacks_is_refused(canary):
         get_spec("nvidia/canary-1b-v2").validate_languages("de", "fr")
 
 
-def test_real_speech_minutes_long_is_cut_only_in_silence(steered, tmp_path):
+def test_real_speech_minutes_long_is_cut_only_in_silence(tmp_path):
     """espeak-ng sentences joined with pauses into ~4 minutes: every cut falls where the
     signal is quiet for at least 150 ms around it, never inside a word."""
     import soundfile as sf
@@ -216,15 +216,13 @@ def test_real_speech_minutes_long_is_cut_only_in_silence(steered, tmp_path):
                              tmp_path / "long.wav", noise_level=0.001)
     signal, sr = sf.read(tmp_path / "long.wav", dtype="float32")
     assert len(signal) / sr > 180
-    tr = transcribe_array(steered, signal, TranscribeOptions(chunk_seconds=40, batch_size=4))
     from nemo_desk.engine.chunking import plan_chunks
 
+    # The cut plan only (the stitching across these cuts is tested with the model above).
     cuts = [c.end for c in plan_chunks(signal, SR, 40)[:-1]]
-    assert len(cuts) >= 4 and tr.meta["chunks"] == len(cuts) + 1
+    assert len(cuts) >= 4
     half = int(0.075 * SR)
     for cut in cuts:
         around = signal[cut - half: cut + half]
         rms_db = 10 * np.log10(np.mean(around ** 2) + 1e-12)
         assert rms_db < -45, f"cut at {cut / SR:.2f}s is not in silence ({rms_db:.1f} dB)"
-    starts = [w.start for w in tr.words]
-    assert starts == sorted(starts) and len(set(starts)) == len(starts)

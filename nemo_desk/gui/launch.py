@@ -1,17 +1,99 @@
-"""Starting the window. Imports only Qt here: torch and NeMo load later, on the worker."""
+"""Starting the window. Imports only Qt here: torch and NeMo load later, on the worker.
+
+Order: QApplication, settings (they decide the model/temp folders), services, window,
+excepthook, show. The window is on screen within a second or two; the first job pays
+for importing torch and NeMo on the worker thread, with "loading model…" in its row.
+
+`--quit-after-show` closes the window as soon as it is shown (start-up smoke tests and
+the "no torch at start-up" check use it).
+"""
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import traceback
 from typing import Callable, Sequence
+
+QUIT_AFTER_SHOW = "--quit-after-show"
+_FINAL_WAIT_MS = 60_000
+
+
+def install_excepthook(logger: logging.Logger, parent: Callable[[], object]) -> Callable[[], None]:
+    """Log GUI-thread bugs and show them, instead of dying silently (PySide6 calls
+    sys.excepthook for exceptions raised in slots and event handlers). Returns an undo."""
+    from nemo_desk.gui import dialogs
+
+    previous = sys.excepthook
+    showing: list[bool] = []
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        detail = "".join(traceback.format_exception(exc_type, exc, tb))
+        logger.error("unexpected error in the window:\n%s", detail)
+        if showing:  # the error dialog itself failed: the log has it, do not recurse
+            return
+        showing.append(True)
+        try:
+            dialogs.show_error(parent(), "Unexpected error",
+                               f"{exc_type.__name__}: {exc}\n\nnemo_desk keeps running; the details are "
+                               "in the log file (Open log file).", detail)
+        except Exception:
+            logger.exception("could not show the error dialog")
+        finally:
+            showing.clear()
+
+    sys.excepthook = hook
+    return lambda: setattr(sys, "excepthook", previous)
 
 
 def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
+    from nemo_desk.gui import dialogs
+    from nemo_desk.gui.main_window import MainWindow
+    from nemo_desk.paths import AppPaths
+    from nemo_desk.settings import Settings
+
+    args = list(args)
     app = QApplication.instance() or QApplication([sys.argv[0], *args])
-    window = QMainWindow()
-    window.setWindowTitle("nemo_desk")
-    window.setCentralWidget(QLabel("nemo_desk: drop files here (the full window is on its way)"))
-    window.resize(800, 500)
+    app.setApplicationName("nemo_desk")
+    early: list[str] = []  # settings warnings, logged once the log file exists
+    try:
+        # Settings first: they may move the model and temp folders the services set up.
+        settings = Settings.load(AppPaths.resolve().settings_file, warn=early.append)
+        services = services_factory(retry_seconds=settings.retry_seconds, path_overrides=settings.path_overrides())
+    except Exception as exc:
+        dialogs.show_error(None, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        return 1
+    window = MainWindow(services, settings)
+    for text in early:
+        window.log("warning", text)
+    undo_hook = install_excepthook(services.logger, lambda: window)
     window.show()
-    return app.exec()
+    if QUIT_AFTER_SHOW in args:
+        def shown_then_quit() -> None:
+            print(f"nemo_desk: window shown: {window.isVisible()}", flush=True)
+            window.close()
+
+        QTimer.singleShot(0, shown_then_quit)
+    try:
+        code = app.exec()
+    finally:
+        stopped = window.shutdown()
+        if not stopped:
+            # Past the cancel, only a model load or a locked-file wait can still run, and
+            # both end; unloading the model under a running job would be worse.
+            stopped = window.worker.wait(_FINAL_WAIT_MS)
+        undo_hook()
+        if stopped:
+            services.close()
+    if not stopped:
+        services.logger.error("the worker thread did not stop; exiting without waiting for it")
+        logging.shutdown()
+        # Destroying a running QThread aborts the process with a Qt fatal error; leave now.
+        os._exit(code or 1)
+    return code
