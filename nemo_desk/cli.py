@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
@@ -75,6 +76,9 @@ class TerminalReporter:
         self._last_pct = -1
         self._bar_open = False
         self.prefix = ""
+        self._stage = ""
+        self._started = time.monotonic()
+        self._width = 0
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Progress):
@@ -86,17 +90,31 @@ class TerminalReporter:
 
     def _progress(self, p: Progress) -> None:
         if p.stage != "transcribing" or p.total <= 0:
+            if p.stage != self._stage and p.stage in _STAGE_WORDS:
+                self._stage = p.stage
+                self._status(f"{self.prefix} {_STAGE_WORDS[p.stage]}")
             return
+        if self._stage != "transcribing":
+            self._stage, self._started = "transcribing", time.monotonic()
         pct = int(p.fraction * 100)
+        eta = _eta(time.monotonic() - self._started, p.fraction)
         if self.interactive:
             filled = pct * 30 // 100
-            self.stream.write(f"\r{self.prefix} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}%")
-            self.stream.flush()
-            self._bar_open = True
+            self._status(f"{self.prefix} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}%{eta}")
         elif pct // 10 != self._last_pct // 10 or pct == 100:
-            self.stream.write(f"{self.prefix} transcribing {pct}%\n")
+            self.stream.write(f"{self.prefix} transcribing {pct}%{eta}\n")
             self.stream.flush()
         self._last_pct = pct
+
+    def _status(self, text: str) -> None:
+        """One updating line on a terminal; a plain line otherwise."""
+        if self.interactive:
+            self.stream.write("\r" + text.ljust(self._width)[: max(self._width, len(text))])
+            self._width = len(text)
+            self._bar_open = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
 
     def line(self, text: str) -> None:
         if self._bar_open:
@@ -108,6 +126,20 @@ class TerminalReporter:
     def start(self, prefix: str) -> None:
         self.prefix = prefix
         self._last_pct = -1
+        self._stage = ""
+        self._width = 0
+
+
+_STAGE_WORDS = {"loading": "loading model...", "downloading": "downloading model...",
+                "unpacking": "unpacking model (first use only)...", "decoding": "reading audio...",
+                "writing": "writing outputs..."}
+
+
+def _eta(elapsed: float, fraction: float) -> str:
+    if fraction <= 0.02 or fraction >= 1.0 or elapsed < 1.0:
+        return ""
+    left = int(elapsed * (1 - fraction) / fraction)
+    return f"  ETA {left // 60}:{left % 60:02d}"
 
 
 def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
