@@ -76,7 +76,7 @@ def _lazy_hub_downloader(env: Mapping[str, str], fileops: FileOps):
     def download(spec, dest, observer, cancel):
         from nemo_desk.engine.download import HubDownloader
 
-        offline = env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        offline = env.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
         return HubDownloader(offline=offline, fileops=fileops)(spec, dest, observer, cancel)
 
     return download
@@ -125,19 +125,15 @@ def build_services(
     return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall)
 
 
-def _guard_stdio() -> None:
-    """A windowed (console=False) frozen exe has no stdout/stderr: writes would crash."""
-    for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import multiprocessing
+    from nemo_desk.frozen import startup
 
-    multiprocessing.freeze_support()
-    _guard_stdio()
+    startup()  # freeze_support, stdio guards, CUDA DLL folders: before anything loads torch
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in args:
+        from nemo_desk.selftest import run_self_test
+
+        return run_self_test(args, build_services)
     if args and (args[0] in CLI_COMMANDS):
         from nemo_desk import cli
 

@@ -17,10 +17,19 @@ def _mb(n: float) -> str:
 
 
 def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+    interactive = err.isatty()
+    last = [-1]
+
     def observer(event: Event) -> None:
-        if isinstance(event, Progress) and event.total:
-            err.write(f"\r{event.stage} {event.fraction * 100:5.1f}% of {_mb(event.total)}")
-            err.flush()
+        if not (isinstance(event, Progress) and event.total):
+            return
+        pct = event.fraction * 100
+        if interactive:
+            err.write(f"\r{event.stage} {pct:5.1f}% of {_mb(event.total)}")
+        elif int(pct) // 10 != last[0] // 10 or pct >= 100:  # plain lines for logs and pipes
+            err.write(f"{event.stage} {pct:5.1f}% of {_mb(event.total)}\n")
+        last[0] = int(pct)
+        err.flush()
 
     services = services_factory(observer=observer)
     store = services.store

@@ -99,7 +99,7 @@ class HubDownloader:
             return final
         if self.offline:
             raise ModelError(
-                f"{spec.name} is not installed and nemo_desk is working offline, so it cannot be "
+                f"{spec.name} is not installed and nemo_desk is working offline (HF_HUB_OFFLINE is set), so it cannot be "
                 f"downloaded; connect to the internet or import a .nemo file instead"
             )
         if cancel is not None:

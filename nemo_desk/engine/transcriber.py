@@ -40,6 +40,11 @@ def _prompt(loaded: LoadedModel, options: TranscribeOptions) -> dict[str, str]:
     if (loaded.spec.prompt_format or "canary") == "canary":
         # Canary-1B names the task; Canary-1B-v2 translates whenever source != target.
         prompt["task"] = "asr" if target == source else "ast"
+    else:
+        # With an override config NeMo fills unset canary2 slots only from the model's
+        # prompt_defaults, and a missing one fails deep inside the formatter. Word times
+        # come from the packed aligner, never from the decoder's own timestamp tokens.
+        prompt.update(timestamp="no", itn="no", diarize="no")
     return prompt
 
 
