@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from nemo_desk.core.events import Event, ObserverFn, null_observer
+from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
 from nemo_desk.engine.pipeline import Pipeline
 from nemo_desk.engine.store import ModelStore
@@ -39,6 +40,7 @@ class Services:
     ledger: OutputLedger
     logger: logging.Logger
     uninstall: Callable[[], None]  # undoes process-wide changes (tests build many Services)
+    journal: Journal
 
     def log_detail(self, text: str) -> None:
         self.logger.error("%s", text)
@@ -111,9 +113,11 @@ def build_services(
     store.sweep_partials()
     models = ModelManager(store)
     ledger = OutputLedger(paths.data / "outputs.json", fileops)
-    pipeline = Pipeline(models, _make_ffmpeg_provider(env), fileops, ledger)
+    journal = Journal.open_or_reset(paths.data / "journal.sqlite3", lambda m: logger.warning("%s", m))
+    pipeline = Pipeline(models, _make_ffmpeg_provider(env), fileops, ledger, journal=journal)
 
     def uninstall() -> None:
+        journal.close()
         uninstall_tempdirs()
         temp_root.restore()
         try:  # our own run folder; if something still holds a file, the next start sweeps it
@@ -122,7 +126,7 @@ def build_services(
             logger.warning("could not remove %s (%s); it will be removed at the next start",
                            temp_root.run_dir, exc)
 
-    return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall)
+    return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall, journal)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import argparse
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
@@ -19,7 +20,7 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
 from nemo_desk.engine.models import ModelRef
-from nemo_desk.engine.pipeline import Job, JobResult
+from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
 from nemo_desk.engine.transcriber import TranscribeOptions
 from nemo_desk.export import FORMATS
 from nemo_desk.media import find_media_files
@@ -31,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-desk", description="Offline transcription with NVIDIA NeMo models.")
     sub = parser.add_subparsers(dest="command")
     t = sub.add_parser("transcribe", help="transcribe audio or video files")
-    t.add_argument("inputs", nargs="+", metavar="FILE", help="media files or folders (searched for media)")
+    t.add_argument("inputs", nargs="*", metavar="FILE", help="media files or folders (searched for media)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the last interrupted run: finished files are kept, the interrupted "
+                        "file goes on from its last finished chunk")
     which = t.add_mutually_exclusive_group()
     which.add_argument("--model", default=DEFAULT_MODEL_ID,
                        help="catalog model: " + ", ".join(s.id for s in CATALOG) + f" (default {DEFAULT_MODEL_ID})")
@@ -85,8 +89,8 @@ class TerminalReporter:
             self._progress(event)
         elif isinstance(event, RetryEvent):
             self.line(f"retry: {event.describe()}")
-        elif isinstance(event, LogEvent) and event.level != "info":
-            self.line(f"{event.level}: {event.message}")
+        elif isinstance(event, LogEvent):
+            self.line(event.message if event.level == "info" else f"{event.level}: {event.message}")
 
     def _progress(self, p: Progress) -> None:
         if p.stage != "transcribing" or p.total <= 0:
@@ -177,13 +181,46 @@ def describe_result(result: JobResult) -> str:
 
 
 def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+    if args.resume and args.inputs:
+        raise SystemExit("nemo-desk: give files to transcribe, or --resume to continue the last run, not both")
+    if not args.resume and not args.inputs:
+        raise SystemExit("nemo-desk: say which files to transcribe (or --resume)")
     files = expand_inputs(args.inputs)
-    if not files:
+    if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
         return EXIT_FAILED
-    jobs = _jobs_from_args(args, files)
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
+    try:
+        jobs = _resumed_jobs(services.journal, reporter) if args.resume else _new_batch(services.journal, args, files)
+        return _run_jobs(services, jobs, reporter)
+    finally:
+        services.close()
+
+
+def _new_batch(journal, args: argparse.Namespace, files: list[Path]) -> list[Job]:
+    jobs = _jobs_from_args(args, files)
+    batch = uuid.uuid4().hex[:12]
+    for position, job in enumerate(jobs):
+        journal.add(job.id, batch, position, str(job.source), job_to_json(job))
+    return jobs
+
+
+def _resumed_jobs(journal, reporter: TerminalReporter) -> list[Job]:
+    batch = journal.latest_unfinished_batch()
+    if batch is None:
+        reporter.line("nothing to resume: the last run finished")
+        return []
+    jobs = []
+    for row in journal.jobs(batch):
+        if row["state"] == "done":
+            reporter.line(f"already done: {Path(row['source']).name}")
+        elif row["state"] in ("queued", "running"):
+            jobs.append(job_from_json(row["job_json"]))
+    return jobs
+
+
+def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
     observer = services.observer(reporter)
     cancel = CancelToken()
     previous = _install_sigint(cancel, reporter)
@@ -200,8 +237,13 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: Te
             failed += result.status == "failed"
     finally:
         signal.signal(signal.SIGINT, previous)
-        services.close()
     if cancel.cancelled:
+        # Ctrl+C interrupts the run rather than giving up on the file: keep it resumable.
+        for job in jobs:
+            rows = [r for r in services.journal.jobs() if r["id"] == job.id]
+            if rows and rows[0]["state"] in ("cancelled", "running"):
+                services.journal.set_state(job.id, "queued", "interrupted")
+        reporter.line("Stopped. Finished files are kept; continue with: nemo-desk transcribe --resume")
         return EXIT_CANCELLED
     if failed:
         reporter.line(f"{failed} of {len(jobs)} file(s) failed.")

@@ -14,7 +14,7 @@ def feed(interactive: bool) -> str:
     for done in (0, 2.5, 5, 7.5, 10):
         r(Progress("transcribing", done, 10))
     r(RetryEvent("replace", "C:\\x\\a.srt", 1, 8, 0.1, "busy"))
-    r(LogEvent("info", "not shown on the terminal"))
+    r(LogEvent("info", "Model ready"))
     r.line("done: a.wav")
     return out.getvalue()
 
@@ -25,7 +25,7 @@ def test_plain_lines_have_no_control_codes():
     assert "[1/1] a.wav loading model..." in text and "reading audio..." in text
     assert "transcribing 0%" in text and "transcribing 100%" in text
     assert "retry: file busy: C:\\x\\a.srt (replace, attempt 1/8), retrying in 0.1 s" in text
-    assert "not shown" not in text
+    assert "\nModel ready\n" in text
 
 
 def test_terminal_gets_one_updating_bar_then_a_new_line():

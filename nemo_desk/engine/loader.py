@@ -70,8 +70,10 @@ def describe_family(model: Any) -> tuple[str, str | None]:
     raise ModelError(f"unsupported model type {name}: nemo_desk runs Parakeet (TDT/RNNT) and Canary models")
 
 
-def load_from_folder(folder: Path, device: str, spec: ModelSpec | None = None) -> LoadedModel:
-    """Restore a model from an unpacked folder. `spec` is None for a user's own file."""
+def load_from_folder(folder: Path, device: str, spec: ModelSpec | None = None,
+                     source: Path | None = None) -> LoadedModel:
+    """Restore a model from an unpacked folder. `spec` is None for a user's own file, which
+    is then named after `source` (the .nemo the user chose), never our internal folder."""
     ASRModel, SaveRestoreConnector = import_nemo_asr()
     import torch
 
@@ -90,7 +92,7 @@ def load_from_folder(folder: Path, device: str, spec: ModelSpec | None = None) -
     family, prompt_format = describe_family(model)
     if spec is None:
         has_ts = family == "tdt" or getattr(model, "timestamps_asr_model", None) is not None
-        spec = local_spec(str(folder), family, prompt_format, has_ts)
+        spec = local_spec(str(source or folder), family, prompt_format, has_ts)
     elif spec.family != family:
         raise ModelError(f"{folder} holds a {family.upper()} model, not the expected {spec.name}")
     return LoadedModel(spec=spec, model=model, device=device, folder=folder)

@@ -61,7 +61,8 @@ class ModelManager:
         # Reading the weights can meet a scanner's exclusive lock on a freshly unpacked
         # file: the whole load is one retry point.
         fileops = self.store.fileops.with_observer(observer)
-        self._loaded = fileops.call("load model", folder, load_from_folder, folder, report.device, spec)
+        self._loaded = fileops.call("load model", folder, load_from_folder, folder, report.device, spec,
+                                    Path(ref.path) if ref.path else None)
         self._key = ref.key
         observer(LogEvent("info", f"Model ready: {self._loaded.spec.name} on {report.device.upper()}"))
         return self._loaded

@@ -6,79 +6,67 @@ with the next file. Only programming errors in the caller's observer can escape.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sqlite3
 import time
-import traceback
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
-from nemo_desk.core.errors import (
-    DeviceError, ExportError, MediaError, ModelError, NemoDeskError,
-)
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
-from nemo_desk.core.transcript import Transcript
-from nemo_desk.engine.models import ModelManager, ModelRef
-from nemo_desk.engine.transcriber import TranscribeOptions, transcribe_array
-from nemo_desk.export import CueRules, OutputLedger, WrittenFile, write_outputs
+from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
+from nemo_desk.engine.journal import Journal
+from nemo_desk.engine.models import ModelManager
+from nemo_desk.engine.transcriber import transcribe_array
+from nemo_desk.export import CueRules, OutputLedger, write_outputs
 from nemo_desk.locks.fileops import FileOps
-from nemo_desk.locks.lockerror import LockError, LockReport
 from nemo_desk.media import Ffmpeg, decode, probe
 
 
-@dataclass(frozen=True)
-class Job:
-    source: Path
-    model: ModelRef = ModelRef()
-    formats: tuple[str, ...] = ("srt", "txt")
-    output_dir: Path | None = None
-    options: TranscribeOptions = TranscribeOptions()
-    overwrite: bool = False
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+class JournalChunks:
+    """The journal as the transcriber's chunk cache for one job."""
+
+    def __init__(self, journal: Journal, job: Job) -> None:
+        self.journal = journal
+        self.job_id = job.id
+        self.base = job_fingerprint(job)
+
+    def _fp(self, key: str) -> str:
+        return f"{self.base}:{key}"
+
+    # A journal that cannot be written (disk full, a locked database) costs only the
+    # ability to resume; it must never fail the transcription itself.
+    def load(self, plan_key: str) -> dict:
+        try:
+            self.journal.drop_stale_chunks(self.job_id, self._fp(plan_key))
+            return self.journal.finished_chunks(self.job_id, self._fp(plan_key))
+        except (sqlite3.Error, OSError):
+            return {}
+
+    def save(self, plan_key: str, index: int, segments: list) -> None:
+        try:
+            self.journal.save_chunk(self.job_id, index, self._fp(plan_key), segments)
+        except (sqlite3.Error, OSError):
+            pass
 
 
-@dataclass(frozen=True)
-class JobFailure:
-    kind: str  # "media", "model", "device", "lock", "export", "memory", "internal"
-    message: str  # one line (the lock kind adds the remediation text in `lock`)
-    lock: LockReport | None = None
-    detail: str = ""  # traceback, for the log file only
-
-
-@dataclass(frozen=True)
-class JobResult:
-    job: Job
-    status: str  # "done", "failed", "cancelled"
-    outputs: tuple[WrittenFile, ...] = ()
-    failure: JobFailure | None = None
-    transcript: Transcript | None = None
-    elapsed: float = 0.0
-    note: str = ""
-
-
-_KINDS: tuple[tuple[type, str], ...] = (
-    (LockError, "lock"), (MediaError, "media"), (ModelError, "model"),
-    (DeviceError, "device"), (ExportError, "export"),
-)
-
-
-def failure_from(exc: BaseException) -> JobFailure:
-    if isinstance(exc, LockError):
-        return JobFailure("lock", exc.user_message.splitlines()[0], exc.report)
-    if isinstance(exc, NemoDeskError):
-        kind = next((k for t, k in _KINDS if isinstance(exc, t)), "internal")
-        return JobFailure(kind, exc.user_message)
-    if isinstance(exc, MemoryError):
-        return JobFailure("memory", f"Out of memory: {exc or 'the audio or model is too large'}")
-    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return JobFailure("internal", f"Unexpected error: {type(exc).__name__}: {exc}", detail=detail)
+def job_fingerprint(job: Job) -> str:
+    """What must be unchanged for saved chunks to be reused: the file and the settings."""
+    try:
+        st = os.stat(job.source)
+        stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (0, 0)
+    key = json.dumps([os.path.abspath(job.source), stamp, job.model.key, repr(job.options)])
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 class Pipeline:
     def __init__(self, models: ModelManager, ffmpeg: Callable[[], Ffmpeg], fileops: FileOps,
-                 ledger: OutputLedger, rules: CueRules = CueRules()) -> None:
+                 ledger: OutputLedger, rules: CueRules = CueRules(), journal: Journal | None = None) -> None:
         self.models = models
+        self.journal = journal
         # A provider, not an instance: a missing ffmpeg fails each job with a clear
         # message instead of stopping the app from starting.
         self._ffmpeg = ffmpeg
@@ -87,7 +75,22 @@ class Pipeline:
         self.rules = rules
 
     def run(self, job: Job, cancel: CancelToken | None = None, observer: ObserverFn = null_observer) -> JobResult:
-        cancel = cancel or CancelToken()
+        self._record(observer, job.id, "running")
+        result = self._run(job, cancel or CancelToken(), observer)
+        message = result.failure.message if result.failure else result.note
+        self._record(observer, job.id, result.status, message, [str(o.path) for o in result.outputs])
+        return result
+
+    def _record(self, observer: ObserverFn, job_id: str, state: str, *args) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.set_state(job_id, state, *args)
+        except (sqlite3.Error, OSError) as exc:
+            observer(LogEvent("warning", f"could not update the queue journal ({exc}); "
+                                         f"this job may not be restored after a crash"))
+
+    def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
         started = time.monotonic()
         fileops = self.fileops.with_observer(observer)
         try:
@@ -99,7 +102,9 @@ class Pipeline:
             cancel.raise_if_cancelled()
             observer(Progress("decoding", 0, info.duration or 0))
             audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer)
-            transcript = transcribe_array(loaded, audio, job.options, cancel, observer, source=str(job.source))
+            cache = JournalChunks(self.journal, job) if self.journal is not None else None
+            transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
+                                          source=str(job.source), cache=cache)
             del audio
             cancel.raise_if_cancelled()  # last point where a cancel leaves no output at all
             observer(Progress("writing", 0, len(job.formats)))
@@ -117,3 +122,6 @@ class Pipeline:
         except Exception as exc:  # errors are data: the queue goes on
             failure = failure_from(exc)
             return JobResult(job, "failed", failure=failure, elapsed=time.monotonic() - started)
+
+
+__all__ = ["Job", "JobFailure", "JobResult", "Pipeline", "failure_from"]

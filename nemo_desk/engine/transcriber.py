@@ -7,9 +7,11 @@ deleted while still open. `num_workers=0` always (worker processes hold more han
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -31,6 +33,19 @@ class TranscribeOptions:
     punctuation: bool = True
     batch_size: int | None = None  # None: the model's default
     chunk_seconds: float | None = None  # None: the model's comfortable length
+
+
+class ChunkCache(Protocol):
+    """Where finished chunks are kept so an interrupted job resumes (the journal)."""
+
+    def load(self, plan_key: str) -> dict[int, list[Segment]]: ...
+
+    def save(self, plan_key: str, index: int, segments: list[Segment]) -> None: ...
+
+
+def plan_key(chunks: list[Chunk]) -> str:
+    """Identifies a chunk plan: saved chunks are reused only for the very same cuts."""
+    return hashlib.sha1(json.dumps([(c.start, c.end) for c in chunks]).encode()).hexdigest()[:16]
 
 
 def _prompt(loaded: LoadedModel, options: TranscribeOptions) -> dict[str, str]:
@@ -116,6 +131,7 @@ def transcribe_array(
     observer: ObserverFn = null_observer,
     source: str = "",
     runner: Callable[[list[np.ndarray]], list[Any]] | None = None,
+    cache: ChunkCache | None = None,
 ) -> Transcript:
     spec = loaded.spec
     spec.validate_languages(options.language, options.target_language)
@@ -128,18 +144,26 @@ def transcribe_array(
         at = ", ".join(f"{c.end / SAMPLE_RATE:.0f} s" for c in loud_cuts[:5])
         observer(LogEvent("warning", f"No pause found near {at}; a word there may be cut."))
     run = runner or BatchRunner(loaded, options, observer)
-    segments: list[Segment] = []
-    done = 0.0
-    observer(Progress("transcribing", 0.0, duration))
+    key = plan_key(chunks)
+    results: dict[int, list[Segment]] = dict(cache.load(key)) if cache is not None else {}
+    reused = len(results)
+    if reused:
+        observer(LogEvent("info", f"Resuming: {reused} of {len(chunks)} chunks were already transcribed"))
+    done = sum(chunks[i].length for i in results) / SAMPLE_RATE
+    observer(Progress("transcribing", done, duration))
     started = time.monotonic()
-    for group in batches(chunks, options.batch_size or spec.default_batch_size):
+    pending = [c for c in chunks if c.index not in results]
+    for group in batches(pending, options.batch_size or spec.default_batch_size):
         if cancel is not None:
             cancel.raise_if_cancelled()
         hyps = run([audio[c.start : c.end] for c in group])
         for chunk, hyp in zip(group, hyps):
-            segments.extend(_chunk_segments(chunk, hyp))
+            results[chunk.index] = _chunk_segments(chunk, hyp)
+            if cache is not None:  # committed at once: a crash after this loses nothing
+                cache.save(key, chunk.index, results[chunk.index])
             done += chunk.length / SAMPLE_RATE
         observer(Progress("transcribing", done, duration))
+    segments = [seg for c in chunks for seg in results[c.index]]
     return Transcript(
         segments=segments,
         duration=duration,
@@ -148,7 +172,8 @@ def transcribe_array(
         source=source,
         target_language=options.target_language if options.target_language != options.language else None,
         has_word_times=any(s.words for s in segments) or (spec.timestamps and not segments),
-        meta={"chunks": len(chunks), "seconds": round(time.monotonic() - started, 3), "device": loaded.device},
+        meta={"chunks": len(chunks), "reused_chunks": reused, "device": loaded.device,
+              "seconds": round(time.monotonic() - started, 3)},
     )
 
 
