@@ -178,7 +178,9 @@ def test_canary_prompt_carries_languages_and_task(canary):
 
 def test_canary_without_timestamps_gives_one_segment_per_chunk(canary):
     audio, _ = _speech_with_pauses(1.0, seed=6)
+    audio = audio[: -int(0.6 * SR)]  # no silent tail: every chunk holds sound
     tr = transcribe_array(canary, audio, TranscribeOptions(language="en", chunk_seconds=20))
+    assert tr.meta["silent_chunks"] == 0
     chunks = tr.meta["chunks"]
     assert chunks >= 3
     assert len(tr.segments) == chunks
@@ -226,3 +228,27 @@ def test_real_speech_minutes_long_is_cut_only_in_silence(tmp_path):
         around = signal[cut - half: cut + half]
         rms_db = 10 * np.log10(np.mean(around ** 2) + 1e-12)
         assert rms_db < -45, f"cut at {cut / SR:.2f}s is not in silence ({rms_db:.1f} dB)"
+
+
+def test_silent_chunks_skip_the_model_and_say_so(steered):
+    """Digital silence (or near it) never reaches the model: no invented words."""
+    rng = np.random.default_rng(8)
+    sound = rng.standard_normal(SR * 8).astype(np.float32) * 0.1
+    quiet = rng.standard_normal(SR * 30).astype(np.float32) * 1e-5
+    audio = np.concatenate([quiet, sound, quiet])
+    calls = []
+    inner = BatchRunner(steered, TranscribeOptions(), lambda e: None)
+    tr = transcribe_array(steered, audio, TranscribeOptions(chunk_seconds=20, batch_size=1),
+                          runner=lambda arrays: calls.append(len(arrays)) or inner(arrays))
+    assert tr.meta["silent_chunks"] >= 2 and len(calls) == tr.meta["chunks"] - tr.meta["silent_chunks"]
+    from nemo_desk.engine.chunking import plan_chunks
+
+    silent = [c.seconds(SR) for c in plan_chunks(audio, SR, 20) if np.max(np.abs(audio[c.start:c.end])) < 1e-3]
+    assert tr.words and not any(lo <= w.start < hi for w in tr.words for lo, hi in silent)
+    assert transcribe_array(steered, quiet).is_empty
+
+
+def test_very_short_audio_is_padded_not_refused(steered):
+    tr = transcribe_array(steered, np.random.default_rng(9).standard_normal(int(0.2 * SR)).astype(np.float32) * 0.1)
+    assert tr.duration == pytest.approx(0.2)
+    assert all(w.end <= 0.2 for w in tr.words)

@@ -114,7 +114,10 @@ class Pipeline:
                 if out.renamed_from is not None:
                     observer(LogEvent("warning", f"{out.renamed_from.name} exists and was not written by "
                                                  f"nemo_desk; kept it and wrote {out.path.name}"))
-            note = "no speech found" if transcript.is_empty else ""
+            note = ""
+            if transcript.is_empty:
+                silent = transcript.meta.get("silent_chunks") == transcript.meta.get("chunks")
+                note = "no speech found (the audio is silent)" if silent else "no speech found"
             observer(Progress("writing", len(outputs), len(outputs)))
             return JobResult(job, "done", tuple(outputs), None, transcript, time.monotonic() - started, note)
         except Cancelled:

@@ -24,6 +24,12 @@ from nemo_desk.engine.hypotheses import segments_from_chunk
 from nemo_desk.engine.loader import LoadedModel
 
 SAMPLE_RATE = 16000
+# Below this peak level (-60 dBFS) a chunk holds no speech: the model is not asked, so it
+# cannot invent words, and long silent stretches cost nothing.
+SILENCE_PEAK = 0.001
+# The encoder's convolutional subsampling needs a minimum number of frames; shorter
+# pieces are padded with silence (times are unaffected: padding comes after the audio).
+MIN_PIECE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -152,11 +158,15 @@ def transcribe_array(
     done = sum(chunks[i].length for i in results) / SAMPLE_RATE
     observer(Progress("transcribing", done, duration))
     started = time.monotonic()
+    for c in chunks:
+        if c.index not in results and _is_silent(audio[c.start : c.end]):
+            results[c.index] = []
+            done += c.length / SAMPLE_RATE
     pending = [c for c in chunks if c.index not in results]
     for group in batches(pending, options.batch_size or spec.default_batch_size):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        hyps = run([audio[c.start : c.end] for c in group])
+        hyps = run([_padded(audio[c.start : c.end]) for c in group])
         for chunk, hyp in zip(group, hyps):
             results[chunk.index] = _chunk_segments(chunk, hyp)
             if cache is not None:  # committed at once: a crash after this loses nothing
@@ -173,8 +183,20 @@ def transcribe_array(
         target_language=options.target_language if options.target_language != options.language else None,
         has_word_times=any(s.words for s in segments) or (spec.timestamps and not segments),
         meta={"chunks": len(chunks), "reused_chunks": reused, "device": loaded.device,
+              "silent_chunks": sum(1 for c in chunks if _is_silent(audio[c.start : c.end])),
               "seconds": round(time.monotonic() - started, 3)},
     )
+
+
+def _is_silent(piece: np.ndarray) -> bool:
+    return len(piece) == 0 or float(np.max(np.abs(piece))) < SILENCE_PEAK
+
+
+def _padded(piece: np.ndarray) -> np.ndarray:
+    need = int(MIN_PIECE_S * SAMPLE_RATE)
+    if len(piece) >= need:
+        return piece
+    return np.concatenate([piece, np.zeros(need - len(piece), dtype=np.float32)])
 
 
 def _chunk_segments(chunk: Chunk, hyp: Any) -> list[Segment]:
