@@ -112,3 +112,30 @@ def test_killed_queue_does_not_redo_finished_files(tmp_path, tiny_steered):
     assert "already done: a0.wav" in again.stderr and "already done: a1.wav" in again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in done_before} == done_before
     assert (out / "c.srt").is_file()
+
+
+def test_ctrl_c_stops_at_the_next_chunk_and_keeps_the_journal_consistent(tmp_path, tiny_steered):
+    src = tmp_path / "src"
+    src.mkdir()
+    audio = long_audio(src / "talk.wav", 90, seed=5)
+    other = long_audio(src / "later.wav", 5, seed=6)
+    home, out = tmp_path / "home", tmp_path / "out"
+    out.mkdir()
+    proc = cli(home, str(audio), str(other), "--output-dir", str(out), *opts(tiny_steered), wait=False)
+    deadline = time.monotonic() + 240
+    while saved_chunks(home) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Stopping after the current chunk" in err and "--resume" in err
+    assert list(out.iterdir()) == []  # the interrupted file wrote nothing half-done
+    with sqlite3.connect(home / "data" / "journal.sqlite3") as con:
+        states = dict(con.execute("SELECT source, state FROM jobs").fetchall())
+        kept = con.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    assert states == {str(audio): "queued", str(other): "queued"}
+    assert kept >= 2
+    again = cli(home, "--resume")
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["later.json", "later.srt", "later.txt",
+                                                     "talk.json", "talk.srt", "talk.txt"]
