@@ -7,41 +7,24 @@ run and usually not at all.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("NEMO_DESK_TEST_CACHE", REPO / ".test-cache"))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
-def _models_key() -> str:
-    from importlib.metadata import version
-
-    src = (REPO / "tests" / "support" / "tiny_models.py").read_bytes()
-    return hashlib.sha256(src + version("nemo_toolkit").encode()).hexdigest()[:12]
-
-
 @pytest.fixture(scope="session")
 def tiny_models_dir() -> Path:
-    """Folder holding tiny-tdt.nemo and tiny-canary.nemo, built in a subprocess once."""
-    folder = CACHE / f"tiny-models-{_models_key()}"
-    wanted = [folder / n for n in ("tiny-tdt.nemo", "tiny-tdt-steered.nemo", "tiny-canary.nemo")]
-    if not all(p.is_file() for p in wanted):
-        folder.mkdir(parents=True, exist_ok=True)
-        # A subprocess keeps the builder's global NeMo state out of the test process.
-        done = subprocess.run([sys.executable, str(REPO / "tests" / "support" / "tiny_models.py"), str(folder)],
-                              cwd=REPO, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-    return folder
+    """Folder holding tiny-tdt.nemo, tiny-tdt-steered.nemo and tiny-canary.nemo."""
+    from tests.support.model_cache import cached_build
+
+    return cached_build("tiny-models", "tiny_models.py",
+                        ["tiny-tdt.nemo", "tiny-tdt-steered.nemo", "tiny-canary.nemo"], ["tiny_models.py"])
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,6 @@ a few words, so the aligner always has a feasible alignment.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -29,32 +25,18 @@ from nemo_desk.engine.store import ModelStore
 from nemo_desk.engine.transcriber import TranscribeOptions, transcribe_array
 from nemo_desk.locks.fileops import FileOps
 
-REPO = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("NEMO_DESK_TEST_CACHE", REPO / ".test-cache"))
 SR = 16000
 V2 = "nvidia/canary-1b-v2"
 
 
-def _key() -> str:
-    from importlib.metadata import version
-
-    support = REPO / "tests" / "support"
-    src = (support / "tiny_canary2.py").read_bytes() + (support / "tiny_models.py").read_bytes()
-    return hashlib.sha256(src + version("nemo_toolkit").encode()).hexdigest()[:12]
-
-
 @pytest.fixture(scope="module")
 def canary2_nemo() -> Path:
-    """tiny-canary2.nemo (with its packed CTC aligner), built in a subprocess once per machine."""
-    folder = CACHE / f"tiny-canary2-{_key()}"
-    nemo = folder / "tiny-canary2.nemo"
-    if not nemo.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        # A subprocess keeps the builder's global NeMo state out of the test process.
-        done = subprocess.run([sys.executable, str(REPO / "tests" / "support" / "tiny_canary2.py"), str(folder)],
-                              cwd=REPO, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-    return nemo
+    """tiny-canary2.nemo (with its packed CTC aligner), built once per machine."""
+    from tests.support.model_cache import cached_build
+
+    folder = cached_build("tiny-canary2", "tiny_canary2.py", ["tiny-canary2.nemo"],
+                          ["tiny_canary2.py", "tiny_models.py"])
+    return folder / "tiny-canary2.nemo"
 
 
 @pytest.fixture(scope="module")

@@ -95,3 +95,17 @@ def precision_context(device: str, torch_module: Any = None):
 def is_out_of_memory(exc: BaseException) -> bool:
     name = type(exc).__name__
     return name == "OutOfMemoryError" or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def free_accelerator_memory() -> None:
+    """Return freed model memory to the driver (after an unload or an out-of-memory)."""
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # a broken CUDA install must not turn cleanup into a crash
+        pass

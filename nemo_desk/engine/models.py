@@ -1,14 +1,13 @@
 """Keeps one model loaded and reuses it across jobs; switching models frees the old one."""
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID, get_spec
-from nemo_desk.engine.device import DeviceReport, preflight
+from nemo_desk.engine.device import DeviceReport, free_accelerator_memory, preflight
 from nemo_desk.engine.loader import LoadedModel, load_from_folder
 from nemo_desk.engine.store import FOREIGN_MODEL_NOTE, ModelStore
 
@@ -72,11 +71,4 @@ class ModelManager:
             return
         self._loaded = None
         self._key = None
-        gc.collect()
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except Exception:
-            pass
+        free_accelerator_memory()

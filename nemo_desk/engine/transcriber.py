@@ -6,7 +6,6 @@ deleted while still open. `num_workers=0` always (worker processes hold more han
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import time
@@ -19,7 +18,7 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Segment, Transcript
 from nemo_desk.engine.chunking import Chunk, batches, plan_chunks
-from nemo_desk.engine.device import is_out_of_memory, precision_context
+from nemo_desk.engine.device import free_accelerator_memory, is_out_of_memory, precision_context
 from nemo_desk.engine.hypotheses import segments_from_chunk
 from nemo_desk.engine.loader import LoadedModel
 
@@ -106,7 +105,7 @@ class BatchRunner:
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-        self._free_cuda()
+        free_accelerator_memory()
         if len(arrays) > 1:
             half = len(arrays) // 2
             self.observer(LogEvent("warning", f"Out of GPU memory with {len(arrays)} chunks at once; trying {half}."))
@@ -117,16 +116,6 @@ class BatchRunner:
             self.loaded.device = "cpu"
             return self(arrays)
         raise MemoryError("out of memory on the CPU; close other programs or choose a smaller model")
-
-    def _free_cuda(self) -> None:
-        gc.collect()
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except Exception:
-            pass
 
 
 def transcribe_array(
