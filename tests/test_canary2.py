@@ -11,6 +11,7 @@ a few words, so the aligner always has a feasible alignment.
 """
 from __future__ import annotations
 
+import os
 import tarfile
 import tempfile
 from pathlib import Path
