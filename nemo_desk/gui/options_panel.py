@@ -1,0 +1,233 @@
+"""What the next jobs will use: model, languages, device, formats, output folder."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QRadioButton, QVBoxLayout, QWidget,
+)
+
+from nemo_desk.engine.catalog import CATALOG, ModelSpec, get_spec
+from nemo_desk.engine.models import ModelRef
+from nemo_desk.engine.store import FOREIGN_MODEL_NOTE
+from nemo_desk.export import FORMATS
+from nemo_desk.gui import dialogs
+from nemo_desk.settings import Settings
+
+DEVICES = (("Auto (GPU if usable)", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda"))
+_PICK = ("pick", "")
+
+
+@dataclass(frozen=True)
+class JobChoice:
+    model: ModelRef
+    formats: tuple[str, ...]
+    output_dir: Path | None
+    language: str | None
+    target_language: str | None
+
+
+class OptionsPanel(QGroupBox):
+    changed = Signal()
+
+    def __init__(self, is_installed: Callable[[ModelSpec], bool], parent: QWidget | None = None) -> None:
+        super().__init__("Options", parent)
+        self._is_installed = is_installed
+        self._previous = 0  # combo index to return to when "Local file…" is cancelled
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        layout.addLayout(form)
+
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumContentsLength(24)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        form.addRow("Model:", self.model_combo)
+        form.addRow(self.model_info)
+
+        self.language = QComboBox()
+        self.target = QComboBox()
+        form.addRow("Spoken language:", self.language)
+        form.addRow("Translate to:", self.target)
+
+        self.device = QComboBox()
+        for text, value in DEVICES:
+            self.device.addItem(text, value)
+        form.addRow("Device:", self.device)
+
+        formats = QHBoxLayout()
+        self.format_boxes = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
+        for box in self.format_boxes.values():
+            formats.addWidget(box)
+            box.toggled.connect(self.changed)
+        formats.addStretch(1)
+        form.addRow("Formats:", formats)
+
+        self.next_to_source = QRadioButton("Next to each source file")
+        self.in_folder = QRadioButton("In this folder:")
+        group = QButtonGroup(self)
+        group.addButton(self.next_to_source)
+        group.addButton(self.in_folder)
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("choose a folder…")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_output)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.output_edit, 1)
+        folder_row.addWidget(browse)
+        out = QVBoxLayout()
+        out.addWidget(self.next_to_source)
+        out.addWidget(self.in_folder)
+        out.addLayout(folder_row)
+        form.addRow("Output:", out)
+        self.next_to_source.setChecked(True)
+        self.next_to_source.toggled.connect(self._output_mode)
+        self.output_edit.textChanged.connect(self.changed)
+        layout.addStretch(1)
+
+        self.fill_models([])
+        self.model_combo.currentIndexChanged.connect(self._model_chosen)
+        self.language.currentIndexChanged.connect(self._fill_targets)
+        for combo in (self.language, self.target, self.device):
+            combo.currentIndexChanged.connect(self.changed)
+        self._output_mode()
+        self._update_model_info()
+
+    # -- models -------------------------------------------------------------------------
+    def fill_models(self, local_paths: list[str]) -> None:
+        """Catalog models, local files used before, and 'Local file…' to choose one."""
+        current = self.model_combo.currentData()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for spec in CATALOG:
+            state = "installed" if self._is_installed(spec) else f"download {spec.size_gb:.1f} GB"
+            self.model_combo.addItem(f"{spec.name} ({state})", ("catalog", spec.id))
+        for path in local_paths:
+            self.model_combo.addItem(f"Local: {Path(path).name}", ("local", path))
+        self.model_combo.addItem("Local file…", _PICK)
+        index = self.model_combo.findData(current) if current else 0
+        self.model_combo.setCurrentIndex(max(index, 0))
+        self._previous = self.model_combo.currentIndex()
+        self.model_combo.blockSignals(False)
+        self._update_model_info()
+
+    def set_local_model(self, path: str | Path) -> None:
+        """Select a .nemo file (adds it to the list); also what tests use."""
+        path = str(path)
+        index = self.model_combo.findData(("local", path))
+        if index < 0:
+            index = self.model_combo.count() - 1  # before "Local file…"
+            self.model_combo.insertItem(index, f"Local: {Path(path).name}", ("local", path))
+        self.model_combo.setCurrentIndex(index)
+
+    def set_catalog_model(self, model_id: str) -> None:
+        index = self.model_combo.findData(("catalog", get_spec(model_id).id))
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+
+    def current_spec(self) -> ModelSpec | None:
+        kind, value = self.model_combo.currentData() or _PICK
+        return get_spec(value) if kind == "catalog" else None
+
+    def _model_chosen(self) -> None:
+        if self.model_combo.currentData() == _PICK:
+            path = dialogs.pick_model_file(self)
+            if path and dialogs.confirm(self, "Use a local model file?", FOREIGN_MODEL_NOTE, "Use it"):
+                self.set_local_model(path)
+            else:
+                self.model_combo.setCurrentIndex(self._previous)
+            return
+        self._previous = self.model_combo.currentIndex()
+        self._update_model_info()
+        self.changed.emit()
+
+    def _update_model_info(self) -> None:
+        spec = self.current_spec()
+        kind, value = self.model_combo.currentData() or _PICK
+        if spec is not None:
+            langs = ", ".join(spec.languages)
+            self.model_info.setText(f"{spec.description}\nLanguages: {langs}. Size {spec.size_gb:.1f} GB.")
+        elif kind == "local":
+            self.model_info.setText(f"{value}\n{FOREIGN_MODEL_NOTE}")
+        else:
+            self.model_info.setText("")
+        aed = spec is not None and spec.family == "aed"
+        self.language.blockSignals(True)
+        self.language.clear()
+        self.language.addItem("(default)", "")
+        for code in (spec.languages if aed else ()):
+            self.language.addItem(code, code)
+        self.language.blockSignals(False)
+        # Only Canary (aed) models take a language prompt; Parakeet v3 detects the language.
+        self.language.setEnabled(aed)
+        self._fill_targets()
+
+    def _fill_targets(self) -> None:
+        spec = self.current_spec()
+        aed = spec is not None and spec.family == "aed"
+        source = self.language.currentData() or "en"
+        self.target.blockSignals(True)
+        self.target.clear()
+        self.target.addItem("(no translation)", "")
+        if aed:
+            for s, t in spec.translation:
+                if s == source:
+                    self.target.addItem(t, t)
+        self.target.blockSignals(False)
+        self.target.setEnabled(aed and self.target.count() > 1)
+
+    # -- output ----------------------------------------------------------------------------
+    def _browse_output(self) -> None:
+        folder = dialogs.pick_folder(self, "Write transcripts to", self.output_edit.text())
+        if folder:
+            self.output_edit.setText(folder)
+            self.in_folder.setChecked(True)
+
+    def _output_mode(self) -> None:
+        self.output_edit.setEnabled(self.in_folder.isChecked())
+        self.changed.emit()
+
+    # -- in and out --------------------------------------------------------------------
+    def choice(self) -> JobChoice:
+        kind, value = self.model_combo.currentData() or _PICK
+        device = self.device.currentData()
+        if kind == "local":
+            ref = ModelRef(path=Path(value), device=device)
+        else:
+            ref = ModelRef(model_id=value or CATALOG[0].id, device=device)
+        formats = tuple(f for f, box in self.format_boxes.items() if box.isChecked())
+        folder = self.output_edit.text().strip()
+        output = Path(folder) if self.in_folder.isChecked() and folder else None
+        return JobChoice(ref, formats, output, self.language.currentData() or None,
+                         self.target.currentData() or None)
+
+    def load(self, settings: Settings) -> None:
+        if settings.local_model_path:
+            self.set_local_model(settings.local_model_path)
+        else:
+            try:
+                self.set_catalog_model(settings.model_id)
+            except Exception:  # an id from an older catalog: keep the default
+                pass
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        for fmt, box in self.format_boxes.items():
+            box.setChecked(fmt in settings.formats)
+        self.output_edit.setText(settings.output_dir)
+        (self.in_folder if settings.output_dir else self.next_to_source).setChecked(True)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self.target.setCurrentIndex(max(0, self.target.findData(settings.target_language)))
+
+    def store(self, settings: Settings) -> None:
+        c = self.choice()
+        settings.model_id = c.model.model_id
+        settings.local_model_path = str(c.model.path) if c.model.path else ""
+        settings.device = c.model.device
+        settings.formats = list(c.formats) or settings.formats
+        settings.output_dir = str(c.output_dir) if c.output_dir else ""
+        settings.language = c.language or ""
+        settings.target_language = c.target_language or ""

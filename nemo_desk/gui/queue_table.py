@@ -1,0 +1,264 @@
+"""The job queue as a table: one row per file, updated from the worker's signals.
+
+Rows are keyed by the job id; the worker's signals carry it, so a row removed while its
+job still runs just stops being updated. A row's Job is rebuilt from the options when it
+is (re)submitted, so changing the model before pressing Start applies to waiting rows.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionProgressBar,
+    QTableView,
+)
+
+from nemo_desk.engine.jobs import Job, JobResult
+
+COLUMNS = ("File", "Duration", "Model", "Status", "Progress", "ETA", "Output")
+FILE, DURATION, MODEL, STATUS, PROGRESS, ETA, OUTPUT = range(len(COLUMNS))
+FINISHED = frozenset({"done", "failed", "cancelled"})
+RERUNNABLE = frozenset({"failed", "cancelled"})
+# How much of the bar each stage fills: decoding is quick, transcribing is the work.
+_BAR = {"decoding": (0.0, 0.05), "transcribing": (0.05, 0.97), "writing": (0.97, 1.0)}
+_COLOURS = {"done": "#2e7d32", "failed": "#c62828", "cancelled": "#8d6e63"}
+
+
+@dataclass
+class JobRow:
+    job: Job
+    state: str = "queued"
+    fraction: float = 0.0
+    eta: float = -1.0
+    duration: float | None = None
+    outputs: tuple[Path, ...] = ()
+    message: str = ""  # one line, for the status column
+    detail: str = ""  # the full message (some engine errors span lines), for the tooltip
+    submitted: bool = False  # handed to the worker and not finished yet
+    fixed: bool = False  # restored from the journal: keep its job as it is (to resume)
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return source_key(self.job.source)
+
+    @property
+    def pending(self) -> bool:
+        return self.state not in FINISHED
+
+    @property
+    def bar(self) -> float:
+        if self.state == "done":
+            return 1.0
+        low, high = _BAR.get(self.state, (0.0, 0.0))
+        return low + (high - low) * self.fraction
+
+    def status_text(self) -> str:
+        if self.state == "transcribing":
+            return f"transcribing {int(self.fraction * 100)} %"
+        if self.state == "failed" and self.message:
+            return f"failed: {self.message}"
+        if self.state == "loading model":
+            return "loading model…"
+        return self.state
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def source_key(path: str | os.PathLike[str]) -> str:
+    """Same file, same key (case-insensitive on Windows)."""
+    return os.path.normcase(os.path.abspath(os.fspath(path)))
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class QueueModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[JobRow] = []
+
+    # -- Qt model API ---------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt names)
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = self.rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == OUTPUT and row.outputs:
+                return "\n".join(str(p) for p in row.outputs)
+            if col == FILE:
+                return str(row.job.source)
+            return row.detail or row.status_text()
+        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS and row.state in _COLOURS:
+            return QBrush(QColor(_COLOURS[row.state]))
+        if role == Qt.ItemDataRole.UserRole:
+            return row.bar
+        return None
+
+    def _display(self, row: JobRow, col: int) -> str | None:
+        if col == FILE:
+            return row.job.source.name
+        if col == DURATION:
+            return format_seconds(row.duration)
+        if col == MODEL:
+            return row.job.model.label
+        if col == STATUS:
+            return row.status_text()
+        if col == PROGRESS:
+            return f"{int(row.bar * 100)} %"
+        if col == ETA:
+            return format_seconds(row.eta) if row.state == "transcribing" else ""
+        if col == OUTPUT:
+            return ", ".join(p.name for p in row.outputs)
+        return None
+
+    # -- rows -------------------------------------------------------------------------
+    def add(self, job: Job, fixed: bool = False) -> bool:
+        """Queue a row; False when the same file is already waiting or running."""
+        key = source_key(job.source)
+        if any(r.key == key and r.pending for r in self.rows):
+            return False
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
+        self.rows.append(JobRow(job, fixed=fixed))
+        self.endInsertRows()
+        return True
+
+    def find(self, job_id: str) -> int:
+        return next((i for i, r in enumerate(self.rows) if r.job.id == job_id), -1)
+
+    def row(self, job_id: str) -> JobRow | None:
+        i = self.find(job_id)
+        return self.rows[i] if i >= 0 else None
+
+    def set_job(self, job_id: str, job: Job) -> None:
+        i = self.find(job_id)
+        if i >= 0:
+            self.rows[i].job = job
+            self._changed(i)
+
+    def reset_for_rerun(self, job_id: str) -> JobRow | None:
+        i = self.find(job_id)
+        if i < 0:
+            return None
+        row = self.rows[i]
+        row.state, row.fraction, row.eta, row.message, row.detail, row.outputs = "queued", 0.0, -1.0, "", "", ()
+        self._changed(i)
+        return row
+
+    def update_state(self, job_id: str, state: str, fraction: float, eta: float) -> None:
+        i = self.find(job_id)
+        if i < 0:
+            return
+        row = self.rows[i]
+        if row.state in FINISHED and state not in FINISHED:
+            return  # a late progress signal after the end
+        row.state, row.fraction, row.eta = state, fraction, eta
+        if not row.history or row.history[-1] != state:
+            row.history.append(state)
+        if state in FINISHED:
+            row.submitted = False
+        self._changed(i)
+
+    def set_duration(self, job_id: str, seconds: float) -> None:
+        i = self.find(job_id)
+        if i >= 0:
+            self.rows[i].duration = seconds
+            self._changed(i)
+
+    def set_result(self, job_id: str, result: JobResult) -> None:
+        i = self.find(job_id)
+        if i < 0:
+            return
+        row = self.rows[i]
+        row.outputs = tuple(o.path for o in result.outputs)
+        row.detail = result.failure.message if result.failure else result.note
+        message = one_line(row.detail)
+        for prefix in (f"{row.job.source}: ", f"{row.job.source.name}: "):  # media errors lead with the path
+            message = message.removeprefix(prefix)
+        row.message = message
+        row.submitted = False
+        if result.transcript is not None and row.duration is None:
+            row.duration = result.transcript.duration
+        self._changed(i)
+
+    def remove(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            i = self.find(job_id)
+            if i >= 0:
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self.rows[i]
+                self.endRemoveRows()
+
+    def finished_ids(self) -> list[str]:
+        return [r.job.id for r in self.rows if r.state in FINISHED]
+
+    def _changed(self, i: int) -> None:
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws the Progress column as a native progress bar."""
+
+    def paint(self, painter, option, index) -> None:
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(round((index.data(Qt.ItemDataRole.UserRole) or 0.0) * 1000))
+        bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        bar.textVisible = True
+        bar.state = option.state
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+class QueueView(QTableView):
+    def __init__(self, model: QueueModel, parent=None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self._delegate = ProgressDelegate(self)  # kept: the view does not own delegates
+        self.setItemDelegateForColumn(PROGRESS, self._delegate)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in ((FILE, 200), (DURATION, 70), (MODEL, 150), (STATUS, 170), (PROGRESS, 110), (ETA, 60)):
+            self.setColumnWidth(col, width)
+
+    def selected_ids(self) -> list[str]:
+        model: QueueModel = self.model()  # type: ignore[assignment]
+        rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
+        return [model.rows[r].job.id for r in rows if r < len(model.rows)]
+
+    def id_at(self, index: QModelIndex | QPersistentModelIndex) -> str | None:
+        model: QueueModel = self.model()  # type: ignore[assignment]
+        return model.rows[index.row()].job.id if index.isValid() and index.row() < len(model.rows) else None

@@ -1,0 +1,239 @@
+"""The worker thread: owns the engine, runs jobs one at a time, reports as signals.
+
+Everything torch or NeMo does happens on this thread (the model is imported and loaded
+by the first job), so the window stays responsive and appears before torch is imported.
+The model stays loaded between jobs; ModelManager frees it when a job wants another.
+
+Cancel is cooperative (CancelToken, one per job, checked by the engine between batches)
+because QThread.terminate() can leave CUDA, file handles and the Python interpreter in a
+broken state. Errors are data: Pipeline.run returns failures, and the loop itself is
+wrapped so that even a bug here becomes a failed job and an error line, never a thread
+that died silently with the queue stuck at "queued" (the top complaint about peers).
+
+Signals are emitted from this thread; Qt queues them to receivers in the GUI thread.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import traceback
+from typing import Callable
+
+from PySide6.QtCore import QThread, Signal
+
+from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.engine.jobs import Job, JobFailure, JobResult
+
+# Engine stages as the user reads them in the status column.
+STATE_FOR_STAGE = {
+    "loading": "loading model", "downloading": "downloading model", "unpacking": "preparing model",
+    "decoding": "decoding", "transcribing": "transcribing", "writing": "writing",
+}
+PROGRESS_INTERVAL_S = 0.1  # about 10 updates a second: enough for a bar, cheap for Qt
+_STOP = object()
+
+
+class Worker(QThread):
+    # job_id, state, fraction of that state (0..1), ETA in seconds (-1: unknown)
+    job_state = Signal(str, str, float, float)
+    job_duration = Signal(str, float)  # seconds of audio, known once decoding starts
+    log_line = Signal(str, str)  # level ("info", "retry", "warning", "error"), text
+    retry = Signal(str)  # RetryEvent.describe(): a locked file is being waited out
+    lock_error = Signal(str, object)  # job_id, LockReport: the retry budget was spent
+    job_done = Signal(str, object)  # job_id, JobResult
+    job_failed = Signal(str, object)
+    job_cancelled = Signal(str, object)
+    model_status = Signal(str, str)  # model label, device summary
+    idle = Signal()  # the queue ran empty
+
+    def __init__(self, services, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("nemo_desk-worker")
+        self._services = services
+        self._logger: logging.Logger = services.logger
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._tokens: dict[str, CancelToken] = {}  # submitted, not yet finished
+        self._current: str | None = None
+        self._stopping = False
+
+    # -- called from the GUI thread ------------------------------------------------------
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            self._tokens[job.id] = CancelToken()
+        self._queue.put(job)
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a running or waiting job. The running one stops within one batch."""
+        with self._lock:
+            token = self._tokens.get(job_id)
+        if token is None:
+            return False
+        token.cancel()
+        return True
+
+    def cancel_current(self) -> str | None:
+        with self._lock:
+            current = self._current
+        if current is not None:
+            self.cancel(current)
+        return current
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not finished, the running one included."""
+        with self._lock:
+            return len(self._tokens)
+
+    @property
+    def current_job(self) -> str | None:
+        with self._lock:
+            return self._current
+
+    def stop(self) -> None:
+        """Cancel everything and let run() return; pair with wait()."""
+        with self._lock:
+            self._stopping = True
+            tokens = list(self._tokens.values())
+        for token in tokens:
+            token.cancel()
+        self._queue.put(_STOP)
+
+    # -- the worker thread ----------------------------------------------------------------
+    def run(self) -> None:  # noqa: D401 - Qt's entry point
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP or self._stopping:
+                    break
+                self._run_guarded(item)
+                if self._queue.empty():
+                    self.idle.emit()
+        finally:
+            self._release_model()
+
+    def _run_guarded(self, job: Job) -> None:
+        with self._lock:
+            token = self._tokens.get(job.id) or CancelToken()
+            self._current = job.id
+        try:
+            if token.cancelled:  # cancelled (or removed) while it waited: no model load, no probe
+                result = JobResult(job, "cancelled")
+            else:
+                result = self._run_job(job, token)
+        except Exception as exc:  # a bug in this loop or an observer: still a failed row, not a dead thread
+            detail = traceback.format_exc()
+            self._logger.error("worker error in job %s (%s):\n%s", job.id, job.source, detail)
+            result = JobResult(job, "failed", failure=JobFailure(
+                "internal", f"Unexpected error in the worker: {type(exc).__name__}: {exc}", detail=detail))
+        finally:
+            with self._lock:
+                self._current = None
+                self._tokens.pop(job.id, None)
+        try:
+            self._report(job, result)
+        except Exception:  # reporting must never kill the loop either
+            self._logger.exception("could not report the result of job %s", job.id)
+
+    def _run_job(self, job: Job, token: CancelToken) -> JobResult:
+        self._info(f"Starting {job.source.name} with {job.model.label}")
+        observer = _JobObserver(self, job.id)
+        result = self._services.pipeline.run(job, token, self._services.observer(observer))
+        observer.finish(result.status)
+        manager = self._services.models
+        if manager.loaded is not None and manager.device_report is not None:
+            self.model_status.emit(job.model.label, manager.device_report.summary())
+        return result
+
+    def _report(self, job: Job, result: JobResult) -> None:
+        name = job.source.name
+        if result.status == "done":
+            self.job_state.emit(job.id, "done", 1.0, 0.0)
+            outs = ", ".join(str(o.path) for o in result.outputs)
+            note = f" ({result.note})" if result.note else ""
+            self._info(f"Done: {name} in {result.elapsed:.1f} s -> {outs}{note}")
+            self.job_done.emit(job.id, result)
+        elif result.status == "cancelled":
+            self.job_state.emit(job.id, "cancelled", 0.0, -1.0)
+            self._info(f"Cancelled: {name}")
+            self.job_cancelled.emit(job.id, result)
+        else:
+            failure = result.failure or JobFailure("internal", "failed without a reason")
+            self.job_state.emit(job.id, "failed", 0.0, -1.0)
+            message = failure.message
+            for prefix in (f"{job.source}: ", f"{name}: "):  # media errors lead with the path
+                message = message.removeprefix(prefix)
+            text = f"Failed: {name}: {message}"
+            self._logger.error("%s", text)
+            if failure.detail:
+                self._logger.error("%s", failure.detail)
+            self.log_line.emit("error", text)
+            self.job_failed.emit(job.id, result)
+            if failure.lock is not None:  # after job_failed, so the row already says "failed"
+                self.lock_error.emit(job.id, failure.lock)
+
+    def _info(self, text: str) -> None:
+        self._logger.info("%s", text)
+        self.log_line.emit("info", text)
+
+    def _release_model(self) -> None:
+        # On this thread: freeing CUDA memory belongs where the model was made.
+        try:
+            self._services.models.unload()
+        except Exception:
+            self._logger.exception("could not unload the model")
+
+
+class _JobObserver:
+    """Turns engine events of one job into (throttled) signals. Runs on the worker thread."""
+
+    def __init__(self, worker: Worker, job_id: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.worker = worker
+        self.job_id = job_id
+        self.clock = clock
+        self.state = ""
+        self.last_emit = 0.0
+        self.last_fraction = -1.0
+        self.transcribe_started: float | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self._progress(event)
+        elif isinstance(event, RetryEvent):
+            self.worker.retry.emit(event.describe())
+        elif isinstance(event, LogEvent):
+            self.worker.log_line.emit(event.level, event.message)
+
+    def _progress(self, p: Progress) -> None:
+        state = STATE_FOR_STAGE.get(p.stage, p.stage)
+        now = self.clock()
+        fraction = p.fraction
+        if p.stage == "decoding" and state != self.state and p.total > 0:
+            self.worker.job_duration.emit(self.job_id, float(p.total))
+        eta = -1.0
+        if p.stage == "transcribing":
+            if self.transcribe_started is None:
+                self.transcribe_started = now
+            elapsed = now - self.transcribe_started
+            if 0 < fraction < 1:
+                eta = elapsed * (1 - fraction) / fraction
+            elif fraction >= 1:
+                eta = 0.0
+        changed = state != self.state
+        final = fraction >= 1.0 and self.last_fraction < 1.0
+        if changed or final or now - self.last_emit >= PROGRESS_INTERVAL_S:
+            # Never report going backwards inside one state (a late, throttled event).
+            if not changed and fraction < self.last_fraction:
+                return
+            self.state, self.last_emit, self.last_fraction = state, now, fraction
+            self.worker.job_state.emit(self.job_id, state, fraction, eta)
+
+    def finish(self, status: str) -> None:
+        """Make sure a finished transcription reported its 100 % (the final update is never throttled)."""
+        if status == "done" and self.state == "transcribing" and self.last_fraction < 1.0:
+            self.worker.job_state.emit(self.job_id, "transcribing", 1.0, 0.0)

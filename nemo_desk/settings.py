@@ -1,0 +1,150 @@
+"""What the user chose, remembered between runs: one JSON file, no Qt, no registry.
+
+The window stores its geometry here too (base64 of QWidget.saveGeometry) rather than in
+QSettings, which on Windows writes to the registry and cannot be inspected or reset by
+deleting one file.
+
+Loading never fails: a missing file gives the defaults silently; a damaged file, a
+field of the wrong type or an out-of-range value gives the default for what is wrong and
+a warning (the user loses one choice, never the app). Saving goes through `FileOps` as
+a temp file in the same folder plus `replace`, so a scanner holding settings.json is
+waited out like any other locked file, and a crash mid-write leaves the old file whole.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
+from nemo_desk.export import FORMATS, CueRules
+from nemo_desk.export.atomic import atomic_write_bytes
+from nemo_desk.locks.fileops import FileOps
+
+SETTINGS_VERSION = 1
+_log = logging.getLogger(__name__)
+Warn = Callable[[str], None]
+
+
+@dataclass
+class Settings:
+    # Folder overrides; "" means the app's default. Models/temp take effect at next start
+    # (the model store and temp root are set up before anything else runs).
+    models_dir: str = ""
+    temp_dir: str = ""
+    output_dir: str = ""  # "" = next to each source file
+    retry_seconds: float = 10.0  # how long a locked file is waited out
+    batch_size: int = 0  # chunks per model call; 0 = the model's default
+    chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default
+    max_chars_per_line: int = 42
+    max_lines: int = 2
+    max_cue_duration: float = 7.0
+    # Last choices in the options panel.
+    model_id: str = DEFAULT_MODEL_ID
+    local_model_path: str = ""  # set when the user chose a .nemo file
+    device: str = "auto"
+    formats: list[str] = field(default_factory=lambda: ["srt", "txt"])
+    language: str = ""
+    target_language: str = ""
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    splitter_state: str = ""
+
+    # -- derived values the engine takes ---------------------------------------------
+    def cue_rules(self) -> CueRules:
+        return CueRules(max_chars_per_line=self.max_chars_per_line, max_lines=self.max_lines,
+                        max_duration=self.max_cue_duration,
+                        min_duration=min(CueRules().min_duration, self.max_cue_duration))
+
+    def path_overrides(self) -> dict[str, str]:
+        """For build_services(path_overrides=...)."""
+        return {k: v for k, v in (("models", self.models_dir), ("temp", self.temp_dir)) if v}
+
+    # -- disk ----------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], warn: Warn | None = None) -> "Settings":
+        warn = warn or _log.warning
+        path = Path(path)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError) as exc:
+            warn(f"could not read the settings file {path} ({exc}); using the defaults")
+            return cls()
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            warn(f"the settings file {path} is damaged ({exc}); using the defaults")
+            return cls()
+        if not isinstance(data, dict):
+            warn(f"the settings file {path} does not hold settings; using the defaults")
+            return cls()
+        return cls.from_dict(data, warn)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], warn: Warn | None = None) -> "Settings":
+        warn = warn or _log.warning
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value = _coerce(data[f.name], getattr(defaults, f.name))
+            if value is None:
+                warn(f"setting {f.name!r} has an unusable value {data[f.name]!r}; using the default")
+                continue
+            values[f.name] = value
+        settings = cls(**values)
+        settings._repair(warn)
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": SETTINGS_VERSION, **asdict(self)}
+
+    def save(self, path: str | os.PathLike[str], fileops: FileOps) -> None:
+        """Atomic, lock-aware write. Raises OSError/LockError; the caller decides what to say."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        atomic_write_bytes(path, data.encode("utf-8"), fileops)
+
+    def _repair(self, warn: Warn) -> None:
+        """Out-of-range values back to their defaults, one warning each."""
+        d = Settings()
+        checks = (
+            ("retry_seconds", 0 < self.retry_seconds <= 600),
+            ("batch_size", 0 <= self.batch_size <= 256),
+            ("chunk_seconds", self.chunk_seconds == 0 or 1 <= self.chunk_seconds <= 600),
+            ("max_chars_per_line", 1 <= self.max_chars_per_line <= 200),
+            ("max_lines", 1 <= self.max_lines <= 10),
+            ("max_cue_duration", 0.5 <= self.max_cue_duration <= 60),
+            ("device", self.device in ("auto", "cpu", "cuda")),
+        )
+        for name, ok in checks:
+            if not ok:
+                warn(f"setting {name!r} = {getattr(self, name)!r} is out of range; using {getattr(d, name)!r}")
+                setattr(self, name, getattr(d, name))
+        kept = [f for f in self.formats if f in FORMATS]
+        if kept != self.formats or not kept:
+            if not kept:
+                warn(f"setting 'formats' = {self.formats!r} names no known format; using {d.formats!r}")
+            self.formats = list(dict.fromkeys(kept)) or d.formats
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """`value` as the type of `default`, or None when it cannot honestly be one."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok and value == value else None  # NaN is unusable
+    if isinstance(default, str):
+        return value if isinstance(value, str) else None
+    if isinstance(default, list):
+        return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    return None

@@ -1,0 +1,122 @@
+"""Settings: persisted as JSON through the lock-aware file operations; bad files give defaults."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from nemo_desk.core.events import RetryEvent
+from nemo_desk.locks.fileops import FileOps, RetryPolicy
+from nemo_desk.settings import Settings
+from tests.support.gui_helpers import GUI_MARKS, dialogs_rec, gui_settings, make_window, no_leaks  # noqa: F401
+from tests.support.locksim import locksim  # noqa: F401 (fixture)
+
+pytestmark = GUI_MARKS
+
+
+@pytest.fixture(autouse=True)
+def _guards(no_leaks):
+    yield
+
+
+def _changed() -> Settings:
+    return Settings(models_dir="D:/models", temp_dir="D:/tmp", output_dir="C:/Users/ana/Subtitles",
+                    retry_seconds=25.0, batch_size=2, chunk_seconds=20.0, max_chars_per_line=37, max_lines=1,
+                    max_cue_duration=5.5, model_id="nvidia/canary-1b-v2", device="cpu",
+                    formats=["vtt", "json"], language="de", target_language="en",
+                    window_geometry="AdnQyw==", splitter_state="AAAA")
+
+
+def test_save_then_load_gives_the_same_settings(tmp_path):
+    path = tmp_path / "cfg" / "settings.json"
+    original = _changed()
+    original.save(path, FileOps())
+    assert Settings.load(path) == original
+    assert original != Settings()  # the test would catch a save that wrote defaults
+    assert not list(path.parent.glob(".*tmp"))  # the temporary file was renamed into place
+
+
+@pytest.mark.parametrize("content", ["{not json", "", "[1, 2]", "\x00\x01garbage", '"text"'])
+def test_corrupt_file_gives_defaults_and_a_warning(tmp_path, content):
+    path = tmp_path / "settings.json"
+    path.write_text(content, encoding="utf-8")
+    warnings: list[str] = []
+    assert Settings.load(path, warn=warnings.append) == Settings()
+    assert len(warnings) == 1 and str(path) in warnings[0]
+
+
+def test_missing_file_gives_defaults_silently(tmp_path):
+    warnings: list[str] = []
+    assert Settings.load(tmp_path / "none.json", warn=warnings.append) == Settings()
+    assert warnings == []
+
+
+def test_bad_values_fall_back_one_by_one(tmp_path):
+    path = tmp_path / "settings.json"
+    data = dataclasses.asdict(_changed())
+    data.update(batch_size="four", retry_seconds=-3, formats=["srt", "docx"], max_lines=True, unknown_key=1)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    warnings: list[str] = []
+    loaded = Settings.load(path, warn=warnings.append)
+    d = Settings()
+    assert (loaded.batch_size, loaded.retry_seconds, loaded.max_lines) == (d.batch_size, d.retry_seconds, d.max_lines)
+    assert loaded.formats == ["srt"]  # the unknown format is dropped, the known one kept
+    assert loaded.model_id == "nvidia/canary-1b-v2" and loaded.max_chars_per_line == 37  # the rest survives
+    assert len(warnings) == 3
+
+
+def test_settings_write_waits_out_a_locked_file(tmp_path, locksim):
+    path = tmp_path / "settings.json"
+    Settings().save(path, FileOps())
+    locksim.lock("settings.json", ops={"replace"}, times=2)
+    events: list = []
+    _changed().save(path, FileOps(RetryPolicy(budget_s=5.0), events.append))
+    assert Settings.load(path) == _changed()
+    assert [e.attempt for e in events if isinstance(e, RetryEvent)] == [1, 2]
+
+
+def test_cue_rules_and_overrides():
+    s = _changed()
+    rules = s.cue_rules()
+    assert (rules.max_chars_per_line, rules.max_lines, rules.max_duration) == (37, 1, 5.5)
+    assert s.path_overrides() == {"models": "D:/models", "temp": "D:/tmp"}
+    assert Settings().path_overrides() == {}
+
+
+def test_window_geometry_and_choices_persist(make_window, services, qtbot):
+    first = make_window(gui_settings(retry_seconds=3.0, max_chars_per_line=30))
+    assert services.fileops.policy.budget_s == 3.0  # applied to the engine at once
+    assert services.pipeline.rules.max_chars_per_line == 30
+    first.resize(760, 560)  # inside the offscreen screen (800x800): restoreGeometry clamps to it
+    size = (first.width(), first.height())
+    first.options.format_boxes["vtt"].setChecked(True)
+    first.options.device.setCurrentIndex(first.options.device.findData("cpu"))
+    assert first.shutdown()
+
+    saved = Settings.load(services.paths.settings_file)
+    assert saved.formats == ["srt", "txt", "vtt"] and saved.device == "cpu" and saved.window_geometry
+    second = make_window(saved)
+    assert (second.width(), second.height()) == size != (1180, 780)
+    assert second.options.format_boxes["vtt"].isChecked()
+    assert second.options.choice().model.device == "cpu"
+
+
+def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, qtbot):
+    from nemo_desk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(gui_settings())
+    qtbot.addWidget(dialog)
+    dialog.max_chars.setValue(32)
+    dialog.batch_size.setValue(3)
+    dialog.output_dir.edit.setText("/tmp/subs")
+    edited = dialog.result_settings()
+    assert (edited.max_chars_per_line, edited.batch_size, edited.output_dir) == (32, 3, "/tmp/subs")
+
+    window = make_window()
+    dialogs_rec.answer("edit_settings", lambda parent, s: dataclasses.replace(s, retry_seconds=4.0, max_lines=1,
+                                                                              output_dir="/tmp/subs"))
+    window.open_settings()
+    assert services.fileops.policy.budget_s == 4.0 and services.pipeline.rules.max_lines == 1
+    assert window.options.choice().output_dir is not None
+    assert Settings.load(services.paths.settings_file).max_lines == 1  # saved at once
