@@ -137,3 +137,17 @@ def test_persistent_lock_while_unpacking_gives_lock_error_in_budget(store, tiny_
     assert info.value.path.endswith("model_config.yaml")
     assert info.value.steps and "in use by another process" in info.value.user_message
     assert not list(store.root.glob("*.partial-*"))  # cleaned after the failure
+
+
+def test_two_threads_importing_the_same_model_unpack_it_once(store, tiny_tdt):
+    import threading
+
+    events, results = [], []
+    threads = [threading.Thread(target=lambda: results.append(store.import_local(tiny_tdt, events.append)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2 and results[0] == results[1] and is_complete(results[0])
+    assert sum(1 for e in events if isinstance(e, LogEvent) and "Unpacking" in e.message) == 1

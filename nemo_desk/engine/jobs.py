@@ -56,7 +56,8 @@ def failure_from(exc: BaseException) -> JobFailure:
         return JobFailure("lock", exc.user_message.splitlines()[0], exc.report)
     if isinstance(exc, NemoDeskError):
         kind = next((k for t, k in _KINDS if isinstance(exc, t)), "internal")
-        return JobFailure(kind, exc.user_message)
+        # One line for a table row or a terminal line (a tar or ffmpeg error can hold several).
+        return JobFailure(kind, " ".join(exc.user_message.split()))
     if isinstance(exc, MemoryError):
         return JobFailure("memory", f"Out of memory: {exc or 'the audio or model is too large'}")
     detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -58,6 +59,9 @@ class ModelStore:
         self.root = Path(root)
         self.fileops = fileops
         self._downloader = downloader
+        # The worker (a job loading its model) and the models dialog (download, delete)
+        # can reach the store at once: one change at a time.
+        self._lock = threading.RLock()
 
     def folder_for(self, spec: ModelSpec) -> Path:
         return self.root / slug_for(spec.id)
@@ -65,7 +69,12 @@ class ModelStore:
     def is_installed(self, spec: ModelSpec) -> bool:
         return is_complete(self.folder_for(spec))
 
-    def ensure_catalog_model(
+    def ensure_catalog_model(self, spec: ModelSpec, observer: ObserverFn = null_observer,
+                             cancel: CancelToken | None = None) -> Path:
+        with self._lock:
+            return self._ensure_catalog_model(spec, observer, cancel)
+
+    def _ensure_catalog_model(
         self, spec: ModelSpec, observer: ObserverFn = null_observer, cancel: CancelToken | None = None
     ) -> Path:
         """The unpacked folder of a catalog model, downloading and unpacking it if needed."""
@@ -85,7 +94,12 @@ class ModelStore:
             self.fileops.rmtree(downloads)
         return folder
 
-    def import_local(
+    def import_local(self, nemo_path: Path, observer: ObserverFn = null_observer,
+                     cancel: CancelToken | None = None) -> Path:
+        with self._lock:
+            return self._import_local(nemo_path, observer, cancel)
+
+    def _import_local(
         self, nemo_path: Path, observer: ObserverFn = null_observer, cancel: CancelToken | None = None
     ) -> Path:
         """Unpack a user's .nemo once; later loads of the same unchanged file reuse it."""
@@ -121,7 +135,10 @@ class ModelStore:
         return verify(folder)
 
     def delete(self, folder: Path) -> None:
-        folder = Path(folder)
+        with self._lock:
+            self._delete(Path(folder))
+
+    def _delete(self, folder: Path) -> None:
         if self.root.resolve() not in folder.resolve().parents:
             raise ModelError(f"refusing to delete {folder}: it is not inside the model store")
         # Remove the marker first: if the delete is interrupted the rest reads as incomplete.
