@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import stat
 import time
 from pathlib import Path
@@ -169,7 +170,10 @@ def test_missing_file_is_not_retried(tmp_path, ops, rec):
     assert rec.events == []
 
 
-def test_gc_collect_runs_between_tries(tmp_path, ops, monkeypatch):
+def test_gc_collect_runs_between_tries_on_windows(tmp_path, rec, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")  # simulated: the default follows the platform
+    ops = FileOps(FAST, rec.observe, sleep=rec.sleep)
+    assert ops.collect_garbage and ops.with_observer(rec.observe).collect_garbage
     collected = []
     monkeypatch.setattr(gc, "collect", lambda *a: collected.append(1) or 0)
     victim = tmp_path / "x"
@@ -276,3 +280,16 @@ def test_slow_attempts_do_not_use_up_the_budget(rec):
     ops = FileOps(RetryPolicy(budget_s=0.2, initial_delay=0.01, max_delay=0.05), rec.observe)
     assert ops.call("load model", "C:\\models\\x", slow_load) == "model"
     assert len(calls) == 3
+
+
+def test_no_garbage_collection_where_open_files_never_block(tmp_path, rec, monkeypatch):
+    """POSIX deletes and renames open files freely: a collection would only cost time."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    collected = []
+    monkeypatch.setattr(gc, "collect", lambda *a: collected.append(1) or 0)
+    victim = tmp_path / "x"
+    victim.write_text("x")
+    with LockSimulator() as sim:
+        sim.lock(victim, ops="unlink", times=2)
+        FileOps(FAST, rec.observe, sleep=rec.sleep).unlink(victim)
+    assert collected == []

@@ -67,14 +67,18 @@ class FileOps:
         observer: ObserverFn = null_observer,
         diagnose: Diagnoser = plain_diagnosis,
         sleep: Callable[[float], None] = time.sleep,
+        collect_garbage: bool | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.observer = observer
         self.diagnose = diagnose
         self._sleep = sleep
+        # Only Windows refuses to delete or rename a file that is still open, so only there
+        # can one of our own unreferenced file objects be the holder worth collecting.
+        self.collect_garbage = sys.platform == "win32" if collect_garbage is None else collect_garbage
 
     def with_observer(self, observer: ObserverFn) -> "FileOps":
-        return FileOps(self.policy, observer, self.diagnose, self._sleep)
+        return FileOps(self.policy, observer, self.diagnose, self._sleep, self.collect_garbage)
 
     def derive(
         self,
@@ -84,9 +88,8 @@ class FileOps:
         diagnose: Diagnoser | None = None,
     ) -> "FileOps":
         """A sibling with some parts swapped, e.g. a short budget for start-up sweeps."""
-        return FileOps(
-            policy or self.policy, observer or self.observer, diagnose or self.diagnose, self._sleep
-        )
+        return FileOps(policy or self.policy, observer or self.observer, diagnose or self.diagnose,
+                       self._sleep, self.collect_garbage)
 
     def call(self, operation: str, path: str | os.PathLike, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._run(operation, path, is_lock_error, fn, args, kwargs)
@@ -144,7 +147,7 @@ class FileOps:
             # Our own unreferenced file objects (in reference cycles) are holders too; one
             # collection frees them. Later retries wait for other processes, and a full
             # collection costs real time in a process holding a large model.
-            if state.attempt_number in (1, 4):
+            if self.collect_garbage and state.attempt_number in (1, 4):
                 started = time.monotonic()
                 gc.collect()
                 spent[0] += time.monotonic() - started
