@@ -21,7 +21,7 @@ from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
-from nemo_desk.engine.transcriber import TranscribeOptions
+from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.export import FORMATS
 from nemo_desk.media import find_media_files
 

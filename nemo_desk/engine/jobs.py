@@ -10,7 +10,7 @@ from pathlib import Path
 from nemo_desk.core.errors import DeviceError, ExportError, MediaError, ModelError, NemoDeskError
 from nemo_desk.core.transcript import Transcript
 from nemo_desk.engine.models import ModelRef
-from nemo_desk.engine.transcriber import TranscribeOptions
+from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.export import WrittenFile
 from nemo_desk.locks.lockerror import LockError, LockReport
 

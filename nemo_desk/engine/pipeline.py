@@ -18,10 +18,9 @@ from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
-from nemo_desk.engine.transcriber import transcribe_array
 from nemo_desk.export import CueRules, OutputLedger, write_outputs
 from nemo_desk.locks.fileops import FileOps
-from nemo_desk.media import Ffmpeg, decode, probe
+from nemo_desk.media.ffmpeg import Ffmpeg
 
 
 class JournalChunks:
@@ -91,6 +90,11 @@ class Pipeline:
                                          f"this job may not be restored after a crash"))
 
     def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
+        # numpy and the decoders load with the first job (on the worker thread), not when
+        # the window starts: start-up stays close to a bare Qt window.
+        from nemo_desk.engine.transcriber import transcribe_array
+        from nemo_desk.media import decode, probe
+
         started = time.monotonic()
         fileops = self.fileops.with_observer(observer)
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -21,6 +20,7 @@ from nemo_desk.engine.chunking import Chunk, batches, plan_chunks
 from nemo_desk.engine.device import free_accelerator_memory, is_out_of_memory, precision_context
 from nemo_desk.engine.hypotheses import segments_from_chunk
 from nemo_desk.engine.loader import LoadedModel
+from nemo_desk.engine.options import TranscribeOptions
 
 SAMPLE_RATE = 16000
 # Below this peak level (-60 dBFS) a chunk holds no speech: the model is not asked, so it
@@ -29,15 +29,6 @@ SILENCE_PEAK = 0.001
 # The encoder's convolutional subsampling needs a minimum number of frames; shorter
 # pieces are padded with silence (times are unaffected: padding comes after the audio).
 MIN_PIECE_S = 1.0
-
-
-@dataclass(frozen=True)
-class TranscribeOptions:
-    language: str | None = None  # spoken language; None: the model detects it or uses English
-    target_language: str | None = None  # translate into this (Canary); None: transcribe
-    punctuation: bool = True
-    batch_size: int | None = None  # None: the model's default
-    chunk_seconds: float | None = None  # None: the model's comfortable length
 
 
 class ChunkCache(Protocol):

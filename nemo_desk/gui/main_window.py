@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.engine.jobs import Job, JobResult
-from nemo_desk.engine.transcriber import TranscribeOptions
+from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.gui import dialogs
 from nemo_desk.gui.drop_area import DropArea
 from nemo_desk.gui.log_pane import LogPane

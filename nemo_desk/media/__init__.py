@@ -2,12 +2,23 @@
 
 No Qt, torch or NeMo here: this package is used by the CLI, the GUI worker and tests.
 """
-from nemo_desk.media.decode import decode
 from nemo_desk.media.discover import MEDIA_EXTENSIONS, find_media_files, is_media_file
 from nemo_desk.media.ffmpeg import ENV_VAR as FFMPEG_ENV_VAR
 from nemo_desk.media.ffmpeg import Ffmpeg, find_ffmpeg
-from nemo_desk.media.probe import MediaInfo, probe
 from nemo_desk.media.windowless import no_window_kwargs
+
+_LAZY = {"decode": "nemo_desk.media.decode", "probe": "nemo_desk.media.probe",
+         "MediaInfo": "nemo_desk.media.probe"}
+
+
+def __getattr__(name: str):
+    """decode/probe pull in numpy: load them on first use, not when the window starts."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FFMPEG_ENV_VAR",
