@@ -10,7 +10,7 @@ from nemo_desk.core.errors import NoAudioStreamError, NotDecodableError
 from nemo_desk.media import Ffmpeg, MediaInfo, probe
 from nemo_desk.media.ffmpeg import input_arg
 from nemo_desk.media.ffmpeg_messages import useful_error_line
-from nemo_desk.media.probe import channels_from_layout, parse_probe_output
+from nemo_desk.media.probing import channels_from_layout, parse_probe_output
 from tests.support.audio import encode_audio, make_mp4_with_audio, speak, to_stereo_44k
 
 

@@ -7,8 +7,8 @@ from nemo_desk.media.ffmpeg import ENV_VAR as FFMPEG_ENV_VAR
 from nemo_desk.media.ffmpeg import Ffmpeg, find_ffmpeg
 from nemo_desk.media.windowless import no_window_kwargs
 
-_LAZY = {"decode": "nemo_desk.media.decode", "probe": "nemo_desk.media.probe",
-         "MediaInfo": "nemo_desk.media.probe"}
+_LAZY = {"decode": "nemo_desk.media.decoding", "probe": "nemo_desk.media.probing",
+         "MediaInfo": "nemo_desk.media.probing"}
 
 
 def __getattr__(name: str):

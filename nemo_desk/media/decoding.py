@@ -20,7 +20,7 @@ from nemo_desk.core.errors import FfmpegUnavailableError, NotDecodableError, Zer
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.media.ffmpeg import Ffmpeg, FfmpegLike, as_ffmpeg, input_arg
 from nemo_desk.media.ffmpeg_messages import StderrTail, useful_error_line
-from nemo_desk.media.probe import check_file, probe
+from nemo_desk.media.probing import check_file, probe
 from nemo_desk.media.windowless import no_window_kwargs
 
 _BLOCK_SECONDS = 2.0  # progress/cancel granularity; decoding 2 s takes milliseconds
