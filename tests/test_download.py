@@ -26,7 +26,7 @@ from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, Progress
 from nemo_desk.engine.catalog import ModelSpec
 from nemo_desk.engine.download import HubDownloader
-from tests.support.fakehub import FakeHub, isolate_hub
+from tests.support.fakehub import FakeHub, hub_env  # noqa: F401  (hub_env is a fixture)
 
 REPO = "nvidia/fake-model"
 GATED = "nvidia/gated-model"
@@ -43,12 +43,7 @@ def spec_for(repo: str = REPO, filename: str = FILENAME) -> ModelSpec:
     )
 
 
-@pytest.fixture(autouse=True)
-def hub_env(monkeypatch, tmp_path):
-    """No leaks in or out: no user token, no offline flag, no real cache, only 127.0.0.1."""
-    restore = isolate_hub(monkeypatch, tmp_path)
-    yield
-    restore()
+pytestmark = pytest.mark.usefixtures("hub_env")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from nemo_desk.app import build_services
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID, get_spec
 from nemo_desk.engine.store import slug_for
 from nemo_desk.engine.unpack import is_complete
-from tests.support.fakehub import FakeHub, isolate_hub, use_endpoint
+from tests.support.fakehub import FakeHub, hub_env, use_endpoint  # noqa: F401  (hub_env is a fixture)
 
 MODEL_ID = "nvidia/parakeet-tdt-0.6b-v3"
 FILENAME = "parakeet-tdt-0.6b-v3.nemo"
@@ -27,11 +27,7 @@ SLUG = "nvidia--parakeet-tdt-0.6b-v3"
 SRT_TIME = re.compile(r"^\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d$")
 
 
-@pytest.fixture(autouse=True)
-def hub_env(monkeypatch, tmp_path):
-    restore = isolate_hub(monkeypatch, tmp_path)
-    yield
-    restore()
+pytestmark = pytest.mark.usefixtures("hub_env")
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlparse
 
+import pytest
+
 DEFAULT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 PIECE = 64 * 1024
 
@@ -268,3 +270,12 @@ def use_endpoint(monkeypatch, endpoint: str) -> None:
     monkeypatch.setattr(constants, "ENDPOINT", endpoint)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
                         endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+
+
+@pytest.fixture
+def hub_env(monkeypatch, tmp_path):
+    """No leaks in or out: no user token, no offline flag, no real cache, only 127.0.0.1.
+    Test modules import it and mark themselves with `usefixtures("hub_env")`."""
+    restore = isolate_hub(monkeypatch, tmp_path)
+    yield
+    restore()
