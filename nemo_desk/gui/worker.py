@@ -151,20 +151,21 @@ class Worker(QThread):
         return result
 
     def _report(self, job: Job, result: JobResult) -> None:
+        # The result (outputs, message) goes out before the final state: whoever sees a row
+        # become done/failed/cancelled must find its outputs or its reason already there.
         name = job.source.name
         if result.status == "done":
-            self.job_state.emit(job.id, "done", 1.0, 0.0)
             outs = ", ".join(str(o.path) for o in result.outputs)
             note = f" ({result.note})" if result.note else ""
-            self._info(f"Done: {name} in {result.elapsed:.1f} s -> {outs}{note}")
             self.job_done.emit(job.id, result)
+            self.job_state.emit(job.id, "done", 1.0, 0.0)
+            self._info(f"Done: {name} in {result.elapsed:.1f} s -> {outs}{note}")
         elif result.status == "cancelled":
+            self.job_cancelled.emit(job.id, result)
             self.job_state.emit(job.id, "cancelled", 0.0, -1.0)
             self._info(f"Cancelled: {name}")
-            self.job_cancelled.emit(job.id, result)
         else:
             failure = result.failure or JobFailure("internal", "failed without a reason")
-            self.job_state.emit(job.id, "failed", 0.0, -1.0)
             message = failure.message
             for prefix in (f"{job.source}: ", f"{name}: "):  # media errors lead with the path
                 message = message.removeprefix(prefix)
@@ -174,7 +175,8 @@ class Worker(QThread):
                 self._logger.error("%s", failure.detail)
             self.log_line.emit("error", text)
             self.job_failed.emit(job.id, result)
-            if failure.lock is not None:  # after job_failed, so the row already says "failed"
+            self.job_state.emit(job.id, "failed", 0.0, -1.0)
+            if failure.lock is not None:  # last, so the row already says "failed"
                 self.lock_error.emit(job.id, failure.lock)
 
     def _info(self, text: str) -> None:
