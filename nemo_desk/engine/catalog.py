@@ -70,7 +70,18 @@ CATALOG: tuple[ModelSpec, ...] = (
         languages=EU25,
         auto_language=True,
         description="Fast and accurate; 25 European languages, detected automatically; punctuation and word times.",
-        max_chunk_s=60.0,
+        # Chosen from benchmarks/run.py (README "Performance"; CPU, the 0.6B architecture, 1 torch thread,
+        # time relative to the fastest setting): chunk 20 s 1.03, 30 s 1.13, 60 s 1.21, 120 s 1.39 (full
+        # attention grows quadratically with length), and per-call activation memory grows with
+        # chunk x batch. 30 s keeps most of that gain while cutting half as often as 20 s, leaves the
+        # chunker a 15 s window to find a pause, and stays inside the segment lengths Parakeet is
+        # trained on (v2's training config: up to 40 s). Batch 4 of 30 s was 1.05 vs 1.13 for batch 1
+        # (batching helps a 0.6B model even on a CPU, and far more on a GPU) for +0.3 GB; 4 x 30 s is
+        # also half the audio per call of the former 4 x 60 s, so progress and cancel come twice as
+        # often. A GPU that runs out of memory halves the batch by itself (BatchRunner). Not measured
+        # here: GPU speed, and accuracy (random weights); benchmarks/gpu.py measures the former where
+        # CUDA exists.
+        max_chunk_s=30.0,
         default_batch_size=4,
         size_gb=2.4,
         min_vram_gb=3.0,
@@ -82,7 +93,9 @@ CATALOG: tuple[ModelSpec, ...] = (
         family="tdt",
         languages=("en",),
         description="English only, very accurate; lower-case text without punctuation; word times.",
-        max_chunk_s=60.0,
+        # Same encoder width (d_model 1024) as the 0.6B, so the same chunk-length figures apply (30 s, see
+        # above); batch 2 of 30 s is one minute of audio per call, for a model with 1.8x the weights.
+        max_chunk_s=30.0,
         default_batch_size=2,
         size_gb=4.3,
         min_vram_gb=5.0,
@@ -142,6 +155,7 @@ def local_spec(path: str, family: str, prompt_format: str | None = None, has_tim
         description="A local model file chosen by the user.",
         prompt_format=prompt_format,
         timestamps=has_timestamps,
-        max_chunk_s=30.0 if family == "aed" else 60.0,
+        # Canary-style (aed): 30 s, as trained; Parakeet-style (tdt): the catalog Parakeet's 30 s (benchmarked).
+        max_chunk_s=30.0,
         translation=(),
     )

@@ -1,0 +1,1 @@
+"""Benchmarks for nemo_desk (scripts, not tests): see benchmarks/README.md."""
