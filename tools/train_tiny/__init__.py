@@ -1,0 +1,1 @@
+"""Trains the tiny speech model the ground-truth tests use (see train.py)."""
