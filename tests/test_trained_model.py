@@ -27,6 +27,7 @@ from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
 from tests.support import audio, truth
 from tests.support.export_helpers import parse_srt, parse_vtt
+from tests.support.gui_helpers import GUI_MARKS, no_leaks  # noqa: F401 (fixture)
 from tools.train_tiny import synth
 
 pytestmark = pytest.mark.slow
@@ -76,12 +77,12 @@ def held_out_recording(seed: int, n: int, voices: list[str], n_speakers: int) ->
 
 @pytest.fixture(scope="module")
 def held_out():
-    return held_out_recording(4242, 80, truth.TRAIN_VOICES, n_speakers=8)
+    return held_out_recording(4242, 80, truth.TRAIN_VOICES, n_speakers=16)
 
 
 @pytest.fixture(scope="module")
 def unseen():
-    return held_out_recording(4343, 40, truth.UNSEEN_VOICES, n_speakers=4)
+    return held_out_recording(4343, 40, truth.UNSEEN_VOICES, n_speakers=8)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class LongCase:
 
 @pytest.fixture(scope="module")
 def long_case(tmp_path_factory) -> LongCase:
-    """A 10-minute recording (about 170 utterances of six speakers, pauses between)
+    """A 10-minute recording (about 130 utterances of six speakers, pauses between)
     transcribed once through the CLI into json, srt, vtt and txt."""
     d = tmp_path_factory.mktemp("long")
     rec = synth.long_recording(4444, 600.0, truth.TRAIN_VOICES)
@@ -195,7 +196,11 @@ def test_subtitle_cues_contain_the_times_of_the_words_they_show(long_case):
             assert abs(cue.start - long_case.rec.words[pairs[first]].start) <= MAX_START_P95_S
 
 
+@pytest.mark.usefixtures("no_leaks")
+@GUI_MARKS[0]
+@GUI_MARKS[1]
 def test_the_gui_worker_gives_the_same_words_as_the_cli(long_case, services, qtbot, tmp_path):
+    """The window's worker thread (nemo_desk.gui.worker.Worker) on the real services."""
     from nemo_desk.gui.worker import Worker
 
     worker = Worker(services)

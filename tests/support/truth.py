@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from tools.train_tiny import metrics, synth
 from tools.train_tiny.synth import TRAIN_VOICES, UNSEEN_VOICES, Utterance, WordTime  # noqa: F401
 
@@ -21,7 +19,7 @@ CARD = MODEL.with_suffix(".json")
 
 __all__ = ["MODEL", "CARD", "TRAIN_VOICES", "UNSEEN_VOICES", "Utterance", "WordTime", "wer", "time_errors",
            "align", "card", "write", "truth_words", "transcript_words", "json_words",
-           "cues_not_containing_their_words", "words_near", "summary"]
+           "cues_not_containing_their_words"]
 
 wer = metrics.wer
 time_errors = metrics.time_errors
@@ -80,13 +78,3 @@ def cues_not_containing_their_words(cues, words: list[tuple[str, float, float]],
             i += 1
     assert i == len(words), f"the cues show {i} of {len(words)} words"
     return bad
-
-
-def words_near(words: list[tuple[str, float, float]], t0: float, t1: float) -> list[str]:
-    """Words whose middle lies in [t0, t1)."""
-    return [w for w, s, e in words if t0 <= (s + e) / 2 < t1]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    a = np.abs(np.asarray(values, dtype=float))
-    return {"n": int(len(a)), "median": float(np.median(a)), "p95": float(np.percentile(a, 95))}

@@ -12,7 +12,6 @@ recipe lives in one place. Everything is seeded: the same seed gives the same au
 """
 from __future__ import annotations
 
-
 import shutil
 import subprocess
 import wave
@@ -224,5 +223,3 @@ def write_wav(path, audio: np.ndarray) -> None:
         f.setsampwidth(2)
         f.setframerate(SAMPLE_RATE)
         f.writeframes(pcm.tobytes())
-
-
