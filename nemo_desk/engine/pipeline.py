@@ -93,7 +93,9 @@ class Pipeline:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
         from nemo_desk.engine.transcriber import transcribe_array
-        from nemo_desk.media import decode, probe
+        # Named modules, not the package's lazy attributes: PyInstaller follows these.
+        from nemo_desk.media.decoding import decode
+        from nemo_desk.media.probing import probe
 
         started = time.monotonic()
         fileops = self.fileops.with_observer(observer)
