@@ -107,7 +107,7 @@ class Pipeline:
             loaded = self.models.get(job.model, observer, cancel)
             cancel.raise_if_cancelled()
             observer(Progress("decoding", 0, info.duration or 0))
-            audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer)
+            audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info)
             cache = JournalChunks(self.journal, job) if self.journal is not None else None
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
                                           source=str(job.source), cache=cache)

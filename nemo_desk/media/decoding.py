@@ -20,7 +20,7 @@ from nemo_desk.core.errors import FfmpegUnavailableError, NotDecodableError, Zer
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.media.ffmpeg import Ffmpeg, FfmpegLike, as_ffmpeg, input_arg
 from nemo_desk.media.ffmpeg_messages import StderrTail, useful_error_line
-from nemo_desk.media.probing import check_file, probe
+from nemo_desk.media.probing import MediaInfo, check_file, probe
 from nemo_desk.media.windowless import no_window_kwargs
 
 _BLOCK_SECONDS = 2.0  # progress/cancel granularity; decoding 2 s takes milliseconds
@@ -37,8 +37,11 @@ def decode(
     sample_rate: int = 16000,
     cancel: CancelToken | None = None,
     observer: ObserverFn = null_observer,
+    info: MediaInfo | None = None,
 ) -> np.ndarray:
     """Mono float32 samples of `path` at `sample_rate` (stereo: mean of L and R).
+
+    `info`: the caller's own `probe()` of this file, so ffmpeg is not started twice.
 
     Raises FileMissingError / EmptyFileError / NotDecodableError / NoAudioStreamError /
     ZeroLengthAudioError / FfmpegUnavailableError, or Cancelled when `cancel` is set.
@@ -51,7 +54,7 @@ def decode(
         samples = _read_with_soundfile(path, sample_rate, cancel, observer)
         if samples is not None:
             return samples
-    return _decode_with_ffmpeg(path, as_ffmpeg(ffmpeg), sample_rate, cancel, observer)
+    return _decode_with_ffmpeg(path, as_ffmpeg(ffmpeg), sample_rate, cancel, observer, info)
 
 
 def _read_with_soundfile(
@@ -96,9 +99,11 @@ def _read_with_soundfile(
 
 
 def _decode_with_ffmpeg(
-    path: str, ff: Ffmpeg, sample_rate: int, cancel: CancelToken | None, observer: ObserverFn
+    path: str, ff: Ffmpeg, sample_rate: int, cancel: CancelToken | None, observer: ObserverFn,
+    info: MediaInfo | None = None,
 ) -> np.ndarray:
-    info = probe(path, ff)  # also raises NotDecodable / NoAudioStream with clear reasons
+    if info is None:
+        info = probe(path, ff)  # also raises NotDecodable / NoAudioStream with clear reasons
     total_s = info.duration or 0.0
     name = input_arg(path)
     args = (
