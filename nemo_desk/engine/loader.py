@@ -74,12 +74,14 @@ def load_from_folder(folder: Path, device: str, spec: ModelSpec | None = None,
                      source: Path | None = None) -> LoadedModel:
     """Restore a model from an unpacked folder. `spec` is None for a user's own file, which
     is then named after `source` (the .nemo the user chose), never our internal folder."""
-    ASRModel, SaveRestoreConnector = import_nemo_asr()
+    ASRModel, _ = import_nemo_asr()
     import torch
 
-    connector = SaveRestoreConnector()
-    # With model_extracted_dir NeMo reads the folder in place: no tar, no temp folder.
-    connector.model_extracted_dir = str(folder)
+    from nemo_desk.engine.fastload import folder_connector
+
+    # Reads the folder in place (no tar, no temp folder), skips the random init the
+    # checkpoint overwrites and memory-maps the weights: see fastload.py.
+    connector = folder_connector(str(folder))
     try:
         model = ASRModel.restore_from(
             str(folder), map_location=torch.device(device), save_restore_connector=connector
