@@ -189,3 +189,11 @@ def test_only_the_class_that_rebuilds_the_lists_gets_them_trimmed():
     assert config["joint"]["vocabulary"] == ["a"]  # the caller's copy is untouched
     other = dict(config, target="nemo.collections.asr.models.EncDecMultiTaskModel")
     assert fastload.trimmed(other) == other
+
+
+def test_a_damaged_checkpoint_still_fails_with_a_model_error(unpacked, tiny_tdt):
+    folder = unpacked(tiny_tdt)
+    weights = folder / "model_weights.ckpt"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelError):
+        load_from_folder(folder, "cpu")

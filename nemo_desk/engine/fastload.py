@@ -81,10 +81,10 @@ def load_checkpoint(path: str, map_location: Any = "cpu") -> dict:
 
     try:
         return torch.load(path, map_location=map_location, mmap=True)
-    except RuntimeError as exc:
-        # Checkpoints written by old torch (legacy, non-zip format) cannot be mapped.
-        if "mmap" not in str(exc):
-            raise
+    except Exception as exc:
+        # Old (non-zip) checkpoints cannot be mapped, nor can files on some network shares.
+        # Reading the file whole is what NeMo does; a real problem (a damaged or locked
+        # file) fails again there, with its own error.
         log.debug("checkpoint %s cannot be memory-mapped (%s); reading it whole", path, exc)
         return torch.load(path, map_location=map_location)
 
