@@ -10,21 +10,23 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from nemo_desk.core.events import Event, ObserverFn, null_observer
-from nemo_desk.engine.journal import Journal
-from nemo_desk.engine.models import ModelManager
-from nemo_desk.engine.pipeline import Pipeline
-from nemo_desk.engine.store import ModelStore
-from nemo_desk.export import OutputLedger
-from nemo_desk.locks.diagnose import Diagnoser
-from nemo_desk.locks.fileops import FileOps, RetryPolicy
-from nemo_desk.locks.processes import default_process_lister
-from nemo_desk.locks.tempdirs import install_tolerant_tempdirs
-from nemo_desk.logsetup import log_event, setup_file_logging
-from nemo_desk.media import Ffmpeg
-from nemo_desk.paths import AppPaths, TempRoot, install_temp_root, sweep_temp
+
+# The services' modules are imported inside build_services, not here: the window imports
+# this module before it shows, and builds the services right after its first paint
+# (gui/launch.py), so tarfile, tenacity, sqlite3, logging.handlers... are not on the path
+# to the first window.
+if TYPE_CHECKING:
+    from nemo_desk.engine.journal import Journal
+    from nemo_desk.engine.models import ModelManager
+    from nemo_desk.engine.pipeline import Pipeline
+    from nemo_desk.engine.store import ModelStore
+    from nemo_desk.export import OutputLedger
+    from nemo_desk.locks.fileops import FileOps
+    from nemo_desk.media import Ffmpeg
+    from nemo_desk.paths import AppPaths, TempRoot
 
 CLI_COMMANDS = ("transcribe", "models", "-h", "--help")
 
@@ -48,6 +50,8 @@ class Services:
     def observer(self, front: ObserverFn) -> ObserverFn:
         """`front` (terminal or window) plus the log file."""
 
+        from nemo_desk.logsetup import log_event
+
         def both(event: Event) -> None:
             log_event(self.logger, event)
             front(event)
@@ -63,6 +67,8 @@ def _make_ffmpeg_provider(env: Mapping[str, str]) -> Callable[[], Ffmpeg]:
     found: list[Ffmpeg] = []
 
     def provide() -> Ffmpeg:
+        from nemo_desk.media import Ffmpeg
+
         if not found:
             ffmpeg = Ffmpeg.locate(env)
             ffmpeg.check()
@@ -91,6 +97,18 @@ def build_services(
     path_overrides: Mapping[str, str] | None = None,
     downloader=None,
 ) -> Services:
+    from nemo_desk.engine.journal import Journal
+    from nemo_desk.engine.models import ModelManager
+    from nemo_desk.engine.pipeline import Pipeline
+    from nemo_desk.engine.store import ModelStore
+    from nemo_desk.export import OutputLedger
+    from nemo_desk.locks.diagnose import Diagnoser
+    from nemo_desk.locks.fileops import FileOps, RetryPolicy
+    from nemo_desk.locks.processes import default_process_lister
+    from nemo_desk.locks.tempdirs import install_tolerant_tempdirs
+    from nemo_desk.logsetup import log_event, setup_file_logging
+    from nemo_desk.paths import AppPaths, install_temp_root, sweep_temp
+
     env = os.environ if env is None else env
     paths = AppPaths.resolve(env, overrides=path_overrides).ensure()
     # Process-wide by nature (tempfile.tempdir, TMP/TEMP for children): always os.environ.

@@ -22,7 +22,6 @@ bundle's librosa functions are cached in numba's own user folder (~/.cache/numba
 from __future__ import annotations
 
 import glob
-import multiprocessing
 import os
 import site
 import sys
@@ -143,7 +142,10 @@ def ensure_path_variable(env: MutableMapping[str, str] | None = None) -> bool:
 
 def startup() -> None:
     """Everything the frozen app needs before anything else runs (see the module docstring)."""
-    multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):  # a no-op otherwise; multiprocessing costs start-up time
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     guard_stdio()
     ensure_path_variable()
     add_dll_directories()

@@ -21,7 +21,6 @@ from typing import Any, Callable
 
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 from nemo_desk.export import FORMATS, CueRules
-from nemo_desk.export.atomic import atomic_write_bytes
 from nemo_desk.locks.fileops import FileOps
 
 SETTINGS_VERSION = 1
@@ -109,6 +108,8 @@ class Settings:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        from nemo_desk.export.atomic import atomic_write_bytes  # only when saving, not at start-up
+
         atomic_write_bytes(path, data.encode("utf-8"), fileops)
 
     def _repair(self, warn: Warn) -> None:

@@ -18,6 +18,10 @@ def modules():
     return sorted(p for p in PKG.rglob("*.py"))
 
 
+def benchmark_modules():
+    return sorted((PKG.parent / "benchmarks").glob("*.py"))
+
+
 def imported_names(tree: ast.AST, top_level_only: bool) -> list[tuple[str, int]]:
     nodes = tree.body if top_level_only else list(ast.walk(tree))
     found = []
@@ -54,7 +58,7 @@ def test_torch_and_nemo_are_imported_lazily(path):
     assert not bad, f"{path.name} imports {bad} at module level; import inside the function that needs it"
 
 
-@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PKG)))
+@pytest.mark.parametrize("path", modules() + benchmark_modules(), ids=lambda p: str(p.relative_to(PKG.parent)))
 def test_modules_stay_small(path):
     lines = path.read_text(encoding="utf-8").count("\n")
     assert lines <= 420, f"{path.name} has {lines} lines; split it by what it does"
@@ -68,6 +72,27 @@ def test_startup_imports_no_heavy_package():
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# What the services need, imported only after the window's first paint (gui/launch.py).
+AFTER_FIRST_PAINT = ("nemo_desk.engine.store", "nemo_desk.engine.pipeline", "nemo_desk.engine.journal",
+                     "nemo_desk.engine.models", "nemo_desk.export.writer", "tenacity", "sqlite3", "tarfile",
+                     "logging.handlers", "subprocess", "hashlib", "multiprocessing")
+
+
+def test_the_path_to_the_first_window_leaves_the_services_for_later(tmp_path):
+    def loaded_after(statement: str) -> list[str]:
+        code = (f"import sys, nemo_desk.app, nemo_desk.gui.launch, nemo_desk.gui.main_window; {statement};"
+                f"print(sorted(m for m in {AFTER_FIRST_PAINT!r} if m in sys.modules))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "NEMO_DESK_HOME": str(tmp_path)})
+        assert done.returncode == 0, done.stderr
+        return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+    assert loaded_after("pass") == []
+    # The control: building the services does import them (so the check can see them).
+    assert {"nemo_desk.engine.store", "nemo_desk.engine.journal", "sqlite3", "logging.handlers"} <= set(
+        loaded_after("nemo_desk.app.build_services().close()"))
 
 
 def test_the_checks_can_fail(tmp_path):

@@ -123,14 +123,16 @@ def test_frozen_console_in_a_narrow_code_page_escapes_instead_of_crashing(monkey
     assert out.buffer.getvalue().decode("cp1252").strip() == "done: \\u65e5\\u672c\\u8a9e.mp4"
 
 
-def test_startup_calls_freeze_support_first_then_guards_and_dlls(monkeypatch):
+@pytest.mark.parametrize("is_frozen", [True, False])
+def test_startup_calls_freeze_support_first_then_guards_and_dlls(monkeypatch, is_frozen):
+    monkeypatch.setattr(sys, "frozen", is_frozen, raising=False)
     calls: list[str] = []
     monkeypatch.setattr(multiprocessing, "freeze_support", lambda: calls.append("freeze_support"))
     monkeypatch.setattr(frozen, "guard_stdio", lambda: calls.append("guard_stdio") or [])
     monkeypatch.setattr(frozen, "ensure_path_variable", lambda: calls.append("PATH") or False)
     monkeypatch.setattr(frozen, "add_dll_directories", lambda: calls.append("dlls") or [])
     frozen.startup()
-    assert calls == ["freeze_support", "guard_stdio", "PATH", "dlls"]
+    assert calls == ["freeze_support", "guard_stdio", "PATH", "dlls"][0 if is_frozen else 1:]
 
 
 def test_a_missing_path_variable_gets_the_default():

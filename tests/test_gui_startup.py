@@ -40,12 +40,50 @@ def test_window_shows_before_torch_or_nemo_is_imported(tmp_path):
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
-    assert "nemo_desk: window shown: True" in lines, done.stdout
+    # Shown (after its first paint) first, then ready: the services attached, the worker running.
+    assert lines.index("nemo_desk: window shown: True") < lines.index("nemo_desk: ready: True"), done.stdout
     result = json.loads(lines[-1])
     assert result == {"code": 0, "heavy": []}
     assert elapsed < 30  # seconds even on a slow CI runner; NeMo alone takes longer to import
     # It went through the real start-up: settings were written on close.
     assert json.loads((tmp_path / "home" / "settings.json").read_text(encoding="utf-8"))["window_geometry"]
+
+
+def test_window_is_painted_before_the_services_are_built_then_attached(qtbot, dialogs_rec, app_home):
+    """The window appears at once; the services (folders, temp sweep, journal, store) are
+    built after its first paint and then enable the controls."""
+    from PySide6.QtWidgets import QApplication
+
+    from nemo_desk.app import build_services
+    from nemo_desk.gui.launch import QUIT_AFTER_SHOW, launch_gui
+
+    seen = {}
+
+    def factory(**kw):
+        shown = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+        assert len(shown) == 1  # on screen already, while the services do not exist yet
+        seen.update(visible=True, worker=shown[0].worker, start=shown[0].drop.isEnabled())
+        services = build_services(**kw)
+        seen["services"] = services
+        return services
+
+    assert launch_gui([QUIT_AFTER_SHOW], factory) == 0
+    assert seen["visible"] is True and seen["worker"] is None and seen["start"] is False
+    assert seen["services"].journal is not None
+
+
+def test_services_that_fail_after_the_window_shows_are_reported_not_hung(qtbot, dialogs_rec, app_home):
+    from nemo_desk.gui.launch import QUIT_AFTER_SHOW, launch_gui
+
+    dialogs_rec.answer("show_error", None)
+
+    def broken(**kw):
+        raise PermissionError("[WinError 5] Access is denied: 'C:\\Users\\me\\AppData\\Local\\nemo_desk'")
+
+    assert launch_gui([QUIT_AFTER_SHOW], broken) == 1
+    (parent, title, text, detail), = dialogs_rec.called("show_error")
+    assert title == "nemo_desk cannot start" and "Access is denied" in text and "PermissionError" in detail
+    assert parent is not None and not parent.isVisible()  # shown over the window, which then closed
 
 
 def test_excepthook_logs_and_shows_gui_thread_bugs(qtbot, services, dialogs_rec):

@@ -28,12 +28,12 @@ def test_self_test_passes_and_sets_up_the_temp_root_before_nemo(tmp_path):
     # (and the numba cache) was installed. NeMo must come later, or it writes elsewhere.
     script = (
         "import json, sys\n"
-        "import nemo_desk.app as app\n"
-        "real, seen = app.install_temp_root, []\n"
+        "import nemo_desk.app as app, nemo_desk.paths as paths\n"
+        "real, seen = paths.install_temp_root, []\n"
         "def spy(*a, **k):\n"
         "    seen.append(sorted(m for m in ('torch', 'nemo', 'numba', 'lhotse') if m in sys.modules))\n"
         "    return real(*a, **k)\n"
-        "app.install_temp_root = spy\n"
+        "paths.install_temp_root = spy\n"
         "code = app.main(['--self-test'])\n"
         "print(json.dumps({'code': code, 'heavy_at_temp_root': seen}))\n"
     )

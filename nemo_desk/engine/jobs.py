@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import json
+import os
 import traceback
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nemo_desk.core.errors import DeviceError, ExportError, MediaError, ModelError, NemoDeskError
 from nemo_desk.core.transcript import Transcript
-from nemo_desk.engine.models import ModelRef
+from nemo_desk.engine.modelref import ModelRef
 from nemo_desk.engine.options import TranscribeOptions
-from nemo_desk.export import WrittenFile
 from nemo_desk.locks.lockerror import LockError, LockReport
+
+if TYPE_CHECKING:  # only an annotation here; the export package is imported by the pipeline
+    from nemo_desk.export import WrittenFile
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Job:
     output_dir: Path | None = None
     options: TranscribeOptions = TranscribeOptions()
     overwrite: bool = False
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    id: str = field(default_factory=lambda: os.urandom(6).hex())  # 12 hex digits, like uuid4().hex[:12]
 
 
 @dataclass(frozen=True)

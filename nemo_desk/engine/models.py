@@ -1,32 +1,17 @@
 """Keeps one model loaded and reuses it across jobs; switching models frees the old one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
-from nemo_desk.engine.catalog import DEFAULT_MODEL_ID, get_spec
+from nemo_desk.engine.catalog import get_spec
 from nemo_desk.engine.device import DeviceReport, free_accelerator_memory, preflight
 from nemo_desk.engine.loader import LoadedModel, load_from_folder
-from nemo_desk.engine.store import FOREIGN_MODEL_NOTE, ModelStore
+from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
+from nemo_desk.engine.store import ModelStore
 
-
-@dataclass(frozen=True)
-class ModelRef:
-    """Which model a job wants: a catalog id, or a .nemo file the user chose."""
-
-    model_id: str = DEFAULT_MODEL_ID
-    path: Path | None = None
-    device: str = "auto"
-
-    @property
-    def key(self) -> tuple:
-        return (str(self.path) if self.path else self.model_id, self.device)
-
-    @property
-    def label(self) -> str:
-        return Path(self.path).name if self.path else self.model_id
+__all__ = ["ModelManager", "ModelRef"]  # ModelRef lives in modelref.py (light to import)
 
 
 class ModelManager:

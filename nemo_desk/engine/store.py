@@ -19,13 +19,9 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
 from nemo_desk.engine.catalog import CATALOG, ModelSpec
+from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
 from nemo_desk.engine.unpack import MARKER, is_complete, read_marker, unpack_nemo, verify
 from nemo_desk.locks.fileops import FileOps
-
-FOREIGN_MODEL_NOTE = (
-    "A .nemo file contains Python pickles: loading one runs code from it. "
-    "Only load model files from sources you trust."
-)
 
 Downloader = Callable[[ModelSpec, Path, ObserverFn, "CancelToken | None"], Path]
 

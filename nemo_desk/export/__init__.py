@@ -11,10 +11,23 @@ job (`Transcript.is_empty`).
 from nemo_desk.export.cues import Cue, CueRules, build_cues, wrap_lines
 from nemo_desk.export.formats import FORMATS, normalise_formats, render
 from nemo_desk.export.json_format import render_json, transcript_from_json, transcript_to_dict
-from nemo_desk.export.ledger import OutputLedger, ledger_key
 from nemo_desk.export.plaintext import paragraphs, render_txt
 from nemo_desk.export.subtitles import format_timestamp, render_srt, render_vtt
-from nemo_desk.export.writer import WrittenFile, output_path, write_outputs
+
+# Writing (the ledger, atomic writes, FileOps) is loaded on first use: the window imports
+# this package for FORMATS before it shows, and needs none of that until a file is done.
+_LAZY = {"OutputLedger": "nemo_desk.export.ledger", "ledger_key": "nemo_desk.export.ledger",
+         "WrittenFile": "nemo_desk.export.writer", "output_path": "nemo_desk.export.writer",
+         "write_outputs": "nemo_desk.export.writer"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMATS",

@@ -16,7 +16,6 @@ are dropped so the file cannot grow without bound.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -44,6 +43,8 @@ def ledger_key(path: str | os.PathLike[str]) -> str:
 
 
 def sha256_bytes(data: bytes) -> str:
+    import hashlib  # lazily: the window imports this package before it shows
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -69,6 +70,8 @@ class OutputLedger:
         try:
             if os.path.getsize(path) != entry.size:
                 return False
+            import hashlib
+
             digest = hashlib.sha256()
             with self.fileops.open(path, "rb") as handle:
                 while chunk := handle.read(_CHUNK):

@@ -1,11 +1,13 @@
 """Starting the window. Imports only Qt here: torch and NeMo load later, on the worker.
 
-Order: QApplication, settings (they decide the model/temp folders), services, window,
-excepthook, show. The window is on screen within a second or two; the first job pays
-for importing torch and NeMo on the worker thread, with "loading model…" in its row.
+Order: QApplication, settings (they decide the model/temp folders), window, show and
+first paint, then services, attach, excepthook. The window is on screen at once; the
+first job pays for importing torch and NeMo on the worker thread, with "loading model…"
+in its row.
 
-`--quit-after-show` closes the window as soon as it is shown (start-up smoke tests and
-the "no torch at start-up" check use it).
+`--quit-after-show` prints "window shown" after the first paint and "ready" once the
+services are attached, then closes (start-up smoke tests, the "no torch at start-up"
+check and the start-up benchmark use it).
 """
 from __future__ import annotations
 
@@ -65,21 +67,33 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
     try:
         # Settings first: they may move the model and temp folders the services set up.
         settings = Settings.load(AppPaths.resolve().settings_file, warn=early.append)
-        services = services_factory(retry_seconds=settings.retry_seconds, path_overrides=settings.path_overrides())
     except Exception as exc:
         dialogs.show_error(None, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         return 1
-    window = MainWindow(services, settings)
+    # The window first, the engine right after: the services (folders, temp sweep, log
+    # file, journal, model store) and their imports come after the first paint, so the
+    # window is on screen at once; its controls are enabled once they are attached.
+    window = MainWindow(None, settings)
+    window.show()
+    app.processEvents()  # the first paint happens here, before any of the work below
+    if QUIT_AFTER_SHOW in args:
+        print(f"nemo_desk: window shown: {window.isVisible()}", flush=True)
+    try:
+        services = services_factory(retry_seconds=settings.retry_seconds, path_overrides=settings.path_overrides())
+    except Exception as exc:
+        dialogs.show_error(window, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        window.close()
+        return 1
+    window.attach(services)
     for text in early:
         window.log("warning", text)
     undo_hook = install_excepthook(services.logger, lambda: window)
-    window.show()
     if QUIT_AFTER_SHOW in args:
-        def shown_then_quit() -> None:
-            print(f"nemo_desk: window shown: {window.isVisible()}", flush=True)
+        def ready_then_quit() -> None:
+            print(f"nemo_desk: ready: {window.worker is not None and window.worker.isRunning()}", flush=True)
             window.close()
 
-        QTimer.singleShot(0, shown_then_quit)
+        QTimer.singleShot(0, ready_then_quit)
     try:
         code = app.exec()
     finally:

@@ -33,8 +33,11 @@ SHUTDOWN_TIMEOUT_MS = 15_000
 
 class MainWindow(WindowSettingsMixin, QMainWindow):
     def __init__(self, services, settings: Settings, parent: QWidget | None = None) -> None:
+        """`services` may be None: launch_gui shows the window first and attaches the
+        services right after its first paint (see attach)."""
         super().__init__(parent)
-        self.services = services
+        self.services = None
+        self.worker: Worker | None = None
         self.settings = settings
         self._shut_down = False
         self._lock_reports: list[tuple[str, LockReport]] = []
@@ -46,14 +49,28 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.queue = QueueModel(self)
         self.view = QueueView(self.queue)
         self.drop = DropArea()
-        self.options = OptionsPanel(services.store.is_installed)
+        self.options = OptionsPanel(lambda spec: self.services is not None and self.services.store.is_installed(spec))
         self.log_pane = LogPane(on_copy=lambda text: dialogs.copy_text(text), on_open_file=self.open_log_file)
         self._build_layout()
         self._build_menus()
-        self.journal = QueueJournal(getattr(services, "journal", None), self.log)
-        self.status_label = QLabel()
+        self.journal = QueueJournal(None, self.log)
+        self.status_label = QLabel("Starting…")
         self.statusBar().addPermanentWidget(self.status_label, 1)
         self._loaded_label = ""  # the model the worker holds, once one is loaded
+        self.restore_geometry()
+        # Nothing to act on until the services are attached (a few tenths of a second).
+        for widget in (self.menuBar(), self.drop, self.options, self.start_button, self.cancel_button,
+                       self.rerun_button, self.remove_button, self.clear_button):
+            widget.setEnabled(False)
+        if services is not None:
+            self.attach(services)
+
+    def attach(self, services) -> None:
+        """Wire the services: worker, journal (restores the queue), installed models."""
+        self.services = services
+        self.journal = QueueJournal(getattr(services, "journal", None), self.log)
+        for widget in (self.menuBar(), self.drop, self.options):
+            widget.setEnabled(True)
 
         # Not parented to the window: its lifetime ends in shutdown(), after it stopped.
         self.worker = Worker(services)
@@ -74,11 +91,10 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
 
         self.options.fill_models(self.local_model_paths())
-        self.options.load(settings)
+        self.options.load(self.settings)
         self.options.changed.connect(self._idle_status)
         self._idle_status()
-        self.apply_settings(settings)
-        self.restore_geometry()
+        self.apply_settings(self.settings)
         self._restore_queue()
         self._update_buttons()
         w.start()  # idle until the first job: blocks on its queue, imports nothing
@@ -163,7 +179,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
                                     f"(known types: {', '.join(MEDIA_EXTENSIONS)})")
             else:
                 added += self._add_file(path)
-        if added and self.worker.pending:  # the queue is running: new rows join it
+        if added and self.worker is not None and self.worker.pending:  # the queue is running: join it
             self.start()
         return added
 
@@ -338,6 +354,8 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
             self._lock_dialog_open = False
 
     def _update_buttons(self, *_args) -> None:
+        if self.worker is None:
+            return
         rows = self.queue.rows
         selected = [self.queue.row(i) for i in self.view.selected_ids()]
         self.start_button.setEnabled(any(r.state == "queued" and not r.submitted for r in rows))
@@ -349,12 +367,14 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     # -- log ----------------------------------------------------------------------------
     def log(self, level: str, text: str) -> None:
         """A line from the window itself: to the pane and the log file."""
-        self.services.logger.log({"error": 40, "warning": 30, "retry": 30}.get(level, 20), "%s", text)
+        if self.services is not None:
+            self.services.logger.log({"error": 40, "warning": 30, "retry": 30}.get(level, 20), "%s", text)
         self.log_pane.add(level, text)
 
     # -- closing ------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
-        if not self._shut_down and self.worker.pending and not dialogs.confirm_quit(self, self.worker.pending):
+        pending = self.worker.pending if self.worker is not None else 0
+        if not self._shut_down and pending and not dialogs.confirm_quit(self, pending):
             event.ignore()
             return
         self.shutdown()
@@ -362,6 +382,9 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
         """Save settings, cancel, stop the worker and wait for it. True when it stopped."""
+        if self.worker is None:  # closed before the services were attached: nothing runs
+            self._shut_down = True
+            return True
         if self._shut_down:
             return self.worker.isFinished() or not self.worker.isRunning()
         self._shut_down = True

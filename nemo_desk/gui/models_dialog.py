@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.engine.catalog import CATALOG, ModelSpec
-from nemo_desk.engine.store import FOREIGN_MODEL_NOTE
+from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE
 from nemo_desk.gui import dialogs
 from nemo_desk.gui.tasks import TaskFn, TaskThread
 

@@ -12,8 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.engine.catalog import CATALOG, ModelSpec, get_spec
-from nemo_desk.engine.models import ModelRef
-from nemo_desk.engine.store import FOREIGN_MODEL_NOTE
+from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
 from nemo_desk.export import FORMATS
 from nemo_desk.gui import dialogs
 from nemo_desk.settings import Settings

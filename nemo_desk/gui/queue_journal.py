@@ -9,8 +9,7 @@ The journal is a convenience: if it cannot be written, the queue still runs (one
 """
 from __future__ import annotations
 
-import sqlite3
-import uuid
+import os
 from typing import Callable, Iterable
 
 from nemo_desk.engine.jobs import Job, job_from_json, job_to_json
@@ -21,7 +20,7 @@ Log = Callable[[str, str], None]
 class QueueJournal:
     def __init__(self, journal, log: Log) -> None:
         self.journal = journal  # None: an engine without a journal; everything is a no-op
-        self.batch = uuid.uuid4().hex[:12]
+        self.batch = os.urandom(6).hex()  # 12 hex digits; uuid costs start-up time
         self._log = log
         self._position = 0
         self._warned = False
@@ -29,6 +28,8 @@ class QueueJournal:
     def _safe(self, fn: Callable, *args) -> object:
         if self.journal is None:
             return None
+        import sqlite3  # already loaded by the journal itself; not at start-up
+
         try:
             return fn(*args)
         except (sqlite3.Error, OSError, ValueError) as exc:

@@ -12,10 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionProgressBar,
-    QTableView,
-)
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QTableView
 
 from nemo_desk.engine.jobs import Job, JobResult
 
@@ -225,6 +222,9 @@ class ProgressDelegate(QStyledItemDelegate):
     """Draws the Progress column as a native progress bar."""
 
     def paint(self, painter, option, index) -> None:
+        # Imported at the first row's paint: QStyle's dozens of enums cost start-up time.
+        from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionProgressBar
+
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum = 0, 1000

@@ -14,7 +14,6 @@ from PySide6.QtCore import QByteArray
 from nemo_desk.core.errors import NemoDeskError
 from nemo_desk.gui import dialogs
 from nemo_desk.locks.fileops import RetryPolicy
-from nemo_desk.logsetup import LOG_FILE
 from nemo_desk.settings import Settings
 
 # The GUI thread must not freeze for the full lock budget over its own settings file.
@@ -23,6 +22,8 @@ _GUI_WRITE_BUDGET_S = 2.0
 
 class WindowSettingsMixin:
     def open_log_file(self) -> None:
+        from nemo_desk.logsetup import LOG_FILE  # logging.handlers: not needed to show the window
+
         path = self.services.paths.logs / LOG_FILE
         if not dialogs.open_path(path if path.exists() else path.parent):
             self.log("warning", f"Could not open {path}")

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-import tenacity
-
 from nemo_desk.core.events import ObserverFn, RetryEvent, null_observer
 from nemo_desk.locks.classify import is_lock_error, is_transient_in_rmtree
 from nemo_desk.locks.lockerror import Holder, LockError, LockReport
@@ -103,6 +101,8 @@ class FileOps:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
+        import tenacity  # here, not at module level: the window shows before it is needed
+
         policy = self.policy
         path_s = os.fsdecode(path)
         max_attempts = policy.max_attempts_estimate()
@@ -118,18 +118,18 @@ class FileOps:
         # fake sleep (tests, a cancellable wait) within the budget.
         spent = [0.0]
 
-        def elapsed(state: tenacity.RetryCallState) -> float:
+        def elapsed(state: Any) -> float:
             return spent[0]
 
         # The last wait is cut to what is left of the budget instead of overshooting it
         # by up to max_delay: the user waits at most about budget_s.
-        def wait(state: tenacity.RetryCallState) -> float:
+        def wait(state: Any) -> float:
             return max(0.0, min(backoff(state), policy.budget_s - elapsed(state)))
 
-        def stop(state: tenacity.RetryCallState) -> bool:
+        def stop(state: Any) -> bool:
             return elapsed(state) >= policy.budget_s
 
-        def before_sleep(state: tenacity.RetryCallState) -> None:
+        def before_sleep(state: Any) -> None:
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
             event = RetryEvent(

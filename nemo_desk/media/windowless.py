@@ -5,7 +5,6 @@ ffmpeg call would pop up a black console window for its lifetime.
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import Any
 
@@ -17,5 +16,7 @@ _CREATE_NO_WINDOW = 0x08000000
 def no_window_kwargs() -> dict[str, Any]:
     """Extra `subprocess` kwargs for every child we start: no console window on Windows."""
     if sys.platform == "win32":
+        import subprocess  # here: the window imports this package before it shows
+
         return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", _CREATE_NO_WINDOW)}
     return {}
