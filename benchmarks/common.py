@@ -24,6 +24,7 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = REPO / "benchmarks" / "worker.py"
+RESULTS = REPO / "benchmarks" / "results"
 GB = 1024**3
 # Kill a child when the machine has less than this available, whatever the cap says:
 # other people's processes share the machine.

@@ -69,7 +69,7 @@ def run_gpu(a: dict) -> dict:
         return {"ok": True, "skipped": "skipped: no CUDA"}
     cuda = _CpuStandIn() if dry else torch.cuda
     device = "cpu" if dry else "cuda"
-    from benchmarks.worker import AppHarness, quiet
+    from benchmarks.probes import AppHarness, quiet
     from nemo_desk.engine.transcriber import TranscribeOptions, transcribe_array
     from nemo_desk.media import Ffmpeg, decode
 
