@@ -120,8 +120,8 @@ fi
 
 # --- 5. the window shows (offscreen) --------------------------------------------------------
 if frozen QT_QPA_PLATFORM=offscreen "$BUNDLE/nemo-desk" --quit-after-show >"$WORK/gui.log" 2>&1 \
-    && grep -q "nemo_desk: window shown: True" "$WORK/gui.log"; then
-  say "window shown OK (offscreen)"
+    && grep -q "nemo_desk: window shown: True" "$WORK/gui.log" && grep -q "nemo_desk: ready: True" "$WORK/gui.log"; then
+  say "window shown, then services attached and worker running (offscreen)"
 else
   fail "the window did not show"; tail -20 "$WORK/gui.log"
 fi
