@@ -315,10 +315,10 @@ def test_real_read_only_folder(source, fileops, ledger) -> None:
 
 
 def test_output_folder_cannot_be_created(tmp_path, source, fileops, ledger, monkeypatch) -> None:
-    def refuse(self, *a, **kw):
-        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+    def refuse(name, *a, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied", str(name))
 
-    monkeypatch.setattr(Path, "mkdir", refuse)
+    monkeypatch.setattr(os, "makedirs", refuse)
     with pytest.raises(ExportError, match="^cannot create folder .*: permission denied$"):
         write(make_transcript(), source, fileops, ledger, output_dir=tmp_path / "new")
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import tenacity  # noqa: F401  (loaded before tests patch sys.version_info; fileops imports it lazily)
 
 from nemo_desk.core.events import RetryEvent
 from nemo_desk.locks.fileops import FileOps, RetryPolicy
@@ -256,7 +257,7 @@ def test_python_312_gets_onexc_instead_of_the_deprecated_onerror(tmp_path, monke
 
     def fake_rmtree(path, **kwargs):
         seen.update(kwargs)
-        kwargs["onexc"](os.unlink, os.fspath(path / "gone"), FileNotFoundError(2, "gone"))
+        kwargs["onexc"](os.unlink, os.path.join(path, "gone"), FileNotFoundError(2, "gone"))
 
     (tmp_path / "d").mkdir()
     monkeypatch.setattr(sys, "version_info", (3, 12, 0))

@@ -22,10 +22,17 @@ TEMP_MARKER = ".nemo_desk-"
 TEMP_SUFFIX = ".tmp"
 
 
+# NTFS, ext4 and APFS allow 255 characters per name; a long source name plus our
+# temporary suffix must not exceed it.
+MAX_NAME = 255
+
+
 def temp_path_for(path: Path) -> Path:
     # Dot-prefixed so it is hidden on Linux/macOS; the marker makes leftovers from a
-    # crash recognisable as ours.
-    return path.with_name(f".{path.name}{TEMP_MARKER}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    # crash recognisable as ours. A long name is shortened: the temporary name only has
+    # to be unique, the final name is the one the user asked for.
+    tail = f"{TEMP_MARKER}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    return path.with_name(f".{path.name[:MAX_NAME - 1 - len(tail)]}{tail}")
 
 
 def atomic_write_bytes(path: Path, data: bytes, fileops: FileOps) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from nemo_desk.core.errors import ExportError, NemoDeskError
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.transcript import Transcript
 from nemo_desk.export.atomic import atomic_write_bytes
 from nemo_desk.export.cues import CueRules
@@ -35,6 +36,7 @@ _MAX_NUMBERED = 9999
 # Windows error codes for a full disk; Python maps both to ENOSPC, but not on every
 # path (some network redirectors report only the winerror).
 _WINERROR_DISK_FULL = frozenset({39, 112})
+_WINERROR_NAME_TOO_LONG = frozenset({206})  # ERROR_FILENAME_EXCED_RANGE
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,9 @@ def _choose_path(target: Path, source: Path, ledger: OutputLedger, overwrite: bo
         candidate = target if n == 1 else numbered_name(target, n)
         if ledger_key(candidate) == source_key:
             continue
-        if not os.path.lexists(candidate):
+        if not os.path.lexists(long_path(candidate)):
             return candidate
-        if os.path.isdir(candidate):
+        if os.path.isdir(long_path(candidate)):
             continue
         if (overwrite and n == 1) or ledger.owns(candidate):
             return candidate
@@ -123,10 +125,10 @@ def _choose_path(target: Path, source: Path, ledger: OutputLedger, overwrite: bo
 
 
 def _ensure_folder(folder: Path) -> None:
-    if folder.is_dir():
+    if os.path.isdir(long_path(folder)):
         return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        os.makedirs(long_path(folder), exist_ok=True)
     except FileExistsError as exc:
         raise ExportError(f"cannot use {folder} as the output folder: a file has that name") from exc
     except OSError as exc:
@@ -149,10 +151,14 @@ def _export_error(exc: OSError, path: Path) -> ExportError:
         return ExportError(f"not enough disk space to write {path}")
     if exc.errno == errno.EROFS:
         return ExportError(f"cannot write to folder {folder}: the drive is read-only")
+    if exc.errno == errno.ENAMETOOLONG or getattr(exc, "winerror", None) in _WINERROR_NAME_TOO_LONG:
+        return ExportError(f"cannot write {path}: the file name ({len(path.name)} characters) or the path "
+                           f"({len(str(path))}) is too long for this drive; choose a shorter output folder "
+                           "or rename the source file")
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         # On Windows replacing a file with the read-only attribute is "access denied"
         # even in a writable folder; say which one it is.
-        if path.is_file() and not os.access(path, os.W_OK):
+        if os.path.isfile(long_path(path)) and not os.access(long_path(path), os.W_OK):
             return ExportError(f"cannot replace {path}: the file is read-only")
         return ExportError(f"cannot write to folder {folder}: permission denied")
     return ExportError(f"cannot write {path}: {exc.strerror or exc}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from nemo_desk.core.events import ObserverFn, RetryEvent, null_observer
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.locks.classify import is_lock_error, is_transient_in_rmtree
 from nemo_desk.locks.lockerror import Holder, LockError, LockReport
 
@@ -177,25 +178,27 @@ class FileOps:
             return plain_diagnosis(path, operation, exc)
 
     # The common operations, each a named retry point.
+    # The OS gets long_path(...) (Windows' 260-character limit lifted); messages, retry
+    # events and lock reports keep the path as the user knows it.
     def replace(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
-        self.call("replace", dst, os.replace, src, dst)
+        self.call("replace", dst, os.replace, long_path(src), long_path(dst))
 
     def unlink(self, path: str | os.PathLike, missing_ok: bool = True) -> None:
-        self.call("delete", path, Path(path).unlink, missing_ok=missing_ok)
+        self.call("delete", path, Path(long_path(path)).unlink, missing_ok=missing_ok)
 
     def rmtree(self, path: str | os.PathLike, missing_ok: bool = True) -> None:
-        if missing_ok and not os.path.lexists(path):
+        if missing_ok and not os.path.lexists(long_path(path)):
             return
         # Each retry starts over on what is left; a folder emptied while a scanner holds a
         # delete-pending file inside reports "not empty" for a while, which is a lock too.
-        self._run("remove folder", path, is_transient_in_rmtree, _rmtree_once, (path, missing_ok), {})
+        self._run("remove folder", path, is_transient_in_rmtree, _rmtree_once, (long_path(path), missing_ok), {})
 
     def rename(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
-        self.call("rename", src, os.rename, src, dst)
+        self.call("rename", src, os.rename, long_path(src), long_path(dst))
 
     def open(self, path: str | os.PathLike, mode: str = "rb", **kwargs: Any):
         op = "open for writing" if any(c in mode for c in "wax+") else "open"
-        return self.call(op, path, open, path, mode, **kwargs)
+        return self.call(op, path, open, long_path(path), mode, **kwargs)
 
 
 def _rmtree_once(root: str | os.PathLike, missing_ok: bool) -> None:

@@ -18,6 +18,7 @@ import soundfile as sf
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import FfmpegUnavailableError, NotDecodableError, ZeroLengthAudioError
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.media.ffmpeg import Ffmpeg, FfmpegLike, as_ffmpeg, input_arg
 from nemo_desk.media.ffmpeg_messages import StderrTail, useful_error_line
 from nemo_desk.media.probing import MediaInfo, check_file, probe
@@ -67,7 +68,7 @@ def _read_with_soundfile(
     recorder that crashed before fixing the header; ffmpeg reads such files to EOF).
     """
     try:
-        f = sf.SoundFile(path)
+        f = sf.SoundFile(long_path(path))
     except RuntimeError:  # LibsndfileError: a format or variant libsndfile can't read
         return None
     with f:
