@@ -197,3 +197,19 @@ def test_a_damaged_checkpoint_still_fails_with_a_model_error(unpacked, tiny_tdt)
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     with pytest.raises(ModelError):
         load_from_folder(folder, "cpu")
+
+
+def test_a_locked_checkpoint_is_not_read_a_second_way(tmp_path, monkeypatch):
+    """A scanner's lock must reach the retry logic as it is, once per attempt."""
+    calls = []
+
+    def locked(*a, **k):
+        calls.append(k.get("mmap"))
+        exc = PermissionError(13, "The process cannot access the file because it is being used")
+        exc.winerror = 32
+        raise exc
+
+    monkeypatch.setattr(torch, "load", locked)
+    with pytest.raises(PermissionError):
+        fastload.load_checkpoint(str(tmp_path / "model_weights.ckpt"))
+    assert calls == [True]

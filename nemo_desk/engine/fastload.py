@@ -79,12 +79,17 @@ def load_checkpoint(path: str, map_location: Any = "cpu") -> dict:
     would otherwise refuse to delete the model folder)."""
     import torch
 
+    from nemo_desk.locks.classify import is_lock_error
+
     try:
         return torch.load(path, map_location=map_location, mmap=True)
     except Exception as exc:
+        # A locked or missing file is not a mapping problem: the caller's retry and lock
+        # handling see it as it is (reading it whole would only hit the lock again).
+        if isinstance(exc, FileNotFoundError) or (isinstance(exc, OSError) and is_lock_error(exc)):
+            raise
         # Old (non-zip) checkpoints cannot be mapped, nor can files on some network shares.
-        # Reading the file whole is what NeMo does; a real problem (a damaged or locked
-        # file) fails again there, with its own error.
+        # Reading the file whole is what NeMo does; a damaged file fails again there.
         log.debug("checkpoint %s cannot be memory-mapped (%s); reading it whole", path, exc)
         return torch.load(path, map_location=map_location)
 
