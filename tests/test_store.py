@@ -151,3 +151,37 @@ def test_two_threads_importing_the_same_model_unpack_it_once(store, tiny_tdt):
         t.join(60)
     assert len(results) == 2 and results[0] == results[1] and is_complete(results[0])
     assert sum(1 for e in events if isinstance(e, LogEvent) and "Unpacking" in e.message) == 1
+
+
+def test_a_job_waiting_for_the_store_can_be_cancelled(store, tiny_tdt):
+    """A download or import in the Models dialog holds the store; a job that needs a model
+    meanwhile says it waits, stops promptly when cancelled, and proceeds when it is free."""
+    import threading
+
+    from nemo_desk.core.cancel import CancelToken, Cancelled
+
+    held, release = threading.Event(), threading.Event()
+
+    def dialog_task():
+        with store._lock:  # what a long download holds
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=dialog_task)
+    holder.start()
+    try:
+        held.wait(10)
+        token, events = CancelToken(), []
+        threading.Timer(0.3, token.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            store.import_local(tiny_tdt, events.append, token)
+        assert time.monotonic() - started < 3
+        assert any(isinstance(e, LogEvent) and "waiting for another download" in e.message for e in events)
+        # Not cancelled: it waits, then proceeds once the store is free.
+        later = threading.Timer(0.3, release.set)
+        later.start()
+        assert is_complete(store.import_local(tiny_tdt, events.append, CancelToken()))
+    finally:
+        release.set()
+        holder.join(10)

@@ -7,13 +7,14 @@ Layout under the app's models folder:
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
@@ -22,6 +23,8 @@ from nemo_desk.engine.catalog import CATALOG, ModelSpec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
 from nemo_desk.engine.unpack import MARKER, is_complete, read_marker, unpack_nemo, verify
 from nemo_desk.locks.fileops import FileOps
+
+_LOCK_POLL_S = 0.2  # how often a waiting job checks its cancel token
 
 Downloader = Callable[[ModelSpec, Path, ObserverFn, "CancelToken | None"], Path]
 
@@ -65,9 +68,24 @@ class ModelStore:
     def is_installed(self, spec: ModelSpec) -> bool:
         return is_complete(self.folder_for(spec))
 
+    @contextlib.contextmanager
+    def _exclusive(self, what: str, observer: ObserverFn, cancel: CancelToken | None) -> Iterator[None]:
+        """The store's lock, waited for cancellably: a job whose model is being downloaded
+        in the Models dialog must still stop when the user cancels it."""
+        if not self._lock.acquire(blocking=False):
+            observer(LogEvent("info", f"{what}: waiting for another download, import or delete of a model "
+                                      "to finish"))
+            while not self._lock.acquire(timeout=_LOCK_POLL_S):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def ensure_catalog_model(self, spec: ModelSpec, observer: ObserverFn = null_observer,
                              cancel: CancelToken | None = None) -> Path:
-        with self._lock:
+        with self._exclusive(spec.name, observer, cancel):
             return self._ensure_catalog_model(spec, observer, cancel)
 
     def _ensure_catalog_model(
@@ -92,7 +110,7 @@ class ModelStore:
 
     def import_local(self, nemo_path: Path, observer: ObserverFn = null_observer,
                      cancel: CancelToken | None = None) -> Path:
-        with self._lock:
+        with self._exclusive(Path(nemo_path).name, observer, cancel):
             return self._import_local(nemo_path, observer, cancel)
 
     def _import_local(
