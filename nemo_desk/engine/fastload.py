@@ -29,7 +29,6 @@ dependencies at start-up.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -165,14 +164,16 @@ def folder_connector(folder: str) -> Any:
     from omegaconf import OmegaConf
 
     class FolderConnector(SaveRestoreConnector):
-        def restore_from(self, *args: Any, **kwargs: Any) -> Any:
+        def load_instance_with_state_dict(self, instance: Any, state_dict: dict, strict: bool) -> None:
             try:
-                return super().restore_from(*args, **kwargs)
+                super().load_instance_with_state_dict(instance, state_dict, strict)
             finally:
-                # A reference cycle (inside torch.load's mmap path or NeMo's restore) keeps
-                # the mapped state dict alive until the next collection; while it lives,
-                # Windows refuses to delete the weights file. Collect now.
-                gc.collect()
+                # Lightning's save_hyperparameters leaves a frame cycle that keeps NeMo's
+                # restore_from frame, and the state dict in it, alive until the next
+                # garbage collection; while its tensors live the file stays mapped, and
+                # Windows refuses to delete a mapped file. Emptying the dict frees them now
+                # (a full gc.collect() would too, at ~0.6 s for Parakeet 0.6B).
+                state_dict.clear()
 
         def load_config_and_state_dict(self, *args: Any, **kwargs: Any) -> Any:
             with skip_random_init():
