@@ -96,6 +96,20 @@ def test_outputs_deeper_than_260_characters_go_through_long_path(tmp_path, spy):
         assert any(p.startswith(str(deep / ".")) and p.endswith(".tmp") for p in long_seen)  # the temp file
 
 
+def test_a_dropped_folder_is_searched_past_260_characters(tmp_path, monkeypatch):
+    from nemo_desk.media import discover
+
+    seen: list[str] = []
+    monkeypatch.setattr(discover, "long_path", lambda p, platform=None: seen.append(os.fspath(p)) or os.fspath(p))
+    deep = tmp_path.joinpath(*[f"Season {i} " + "interviews " * 3 for i in range(9)])
+    deep.mkdir(parents=True)
+    (deep / "ep01.mp4").write_bytes(b"x")
+    (tmp_path / "top.wav").write_bytes(b"x")
+    found = discover.find_media_files(tmp_path)
+    assert found == [str(deep / "ep01.mp4"), str(tmp_path / "top.wav")]  # sorted by path, case-folded
+    assert len(str(deep)) > 260 and str(deep) in seen  # every folder is opened through long_path
+
+
 # -- one name longer than the file system allows -----------------------------------------------------
 def test_temporary_name_of_a_long_file_name_stays_within_255():
     target = Path("/out") / ("t" * 250 + ".srt")

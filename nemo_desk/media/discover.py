@@ -5,6 +5,7 @@ import os
 import stat
 
 from nemo_desk.core.errors import FileMissingError
+from nemo_desk.core.longpaths import long_path
 
 # In the order a file dialog filter should list them.
 MEDIA_EXTENSIONS: tuple[str, ...] = (
@@ -53,7 +54,9 @@ def find_media_files(folder: str | os.PathLike[str]) -> list[str]:
     while pending:
         current = pending.pop()
         try:
-            with os.scandir(current) as it:
+            # long_path: a project folder nested past Windows' 260 characters is still
+            # searched; the paths returned stay in the form the user knows.
+            with os.scandir(long_path(current)) as it:
                 entries = list(it)
         except OSError:
             continue
@@ -62,9 +65,9 @@ def find_media_files(folder: str | os.PathLike[str]) -> list[str]:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
+                    pending.append(os.path.join(current, entry.name))
                 elif entry.is_file() and is_media_file(entry.name):
-                    found.append(entry.path)
+                    found.append(os.path.join(current, entry.name))
             except OSError:
                 continue
     return sorted(found, key=lambda p: [part.casefold() for part in os.path.relpath(p, root).split(os.sep)])
