@@ -9,6 +9,7 @@ status is 1 if any file failed, 0 if all succeeded, 130 when cancelled with Ctrl
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -18,6 +19,7 @@ from typing import Callable, Sequence, TextIO
 
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
@@ -62,9 +64,9 @@ def expand_inputs(inputs: Sequence[str]) -> list[Path]:
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
-        paths = [Path(f) for f in find_media_files(p)] if p.is_dir() else [p]
+        paths = [Path(f) for f in find_media_files(p)] if os.path.isdir(long_path(p)) else [p]
         for f in paths:
-            key = str(f.resolve()) if f.exists() else str(f)
+            key = str(f.resolve()) if os.path.exists(long_path(f)) else str(f)
             if key not in seen:
                 seen.add(key)
                 out.append(f)

@@ -110,6 +110,18 @@ def test_a_dropped_folder_is_searched_past_260_characters(tmp_path, monkeypatch)
     assert len(str(deep)) > 260 and str(deep) in seen  # every folder is opened through long_path
 
 
+def test_a_deep_source_file_is_checked_through_long_path(tmp_path, monkeypatch):
+    from nemo_desk.media import probing
+
+    seen: list[str] = []
+    monkeypatch.setattr(probing, "long_path", lambda p, platform=None: seen.append(os.fspath(p)) or os.fspath(p))
+    deep = tmp_path.joinpath(*[f"Take {i} " + "raw footage " * 3 for i in range(8)])
+    deep.mkdir(parents=True)
+    (deep / "clip.wav").write_bytes(b"RIFF1234")
+    assert probing.check_file(str(deep / "clip.wav")) == 8
+    assert str(deep / "clip.wav") in seen and len(seen[0]) > 260
+
+
 # -- one name longer than the file system allows -----------------------------------------------------
 def test_temporary_name_of_a_long_file_name_stays_within_255():
     target = Path("/out") / ("t" * 250 + ".srt")

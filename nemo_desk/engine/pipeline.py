@@ -15,6 +15,7 @@ from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
@@ -53,7 +54,7 @@ class JournalChunks:
 def job_fingerprint(job: Job) -> str:
     """What must be unchanged for saved chunks to be reused: the file and the settings."""
     try:
-        st = os.stat(job.source)
+        st = os.stat(long_path(job.source))
         stamp = (st.st_size, st.st_mtime_ns)
     except OSError:
         stamp = (0, 0)

@@ -6,6 +6,7 @@ NeMo: all engine work is the worker's. Every dialog and OS hand-off goes through
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.gui import dialogs
@@ -167,12 +169,12 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         added = 0
         for raw in paths:
             path = Path(raw)
-            if path.is_dir():
+            if os.path.isdir(long_path(path)):
                 found = find_media_files(path)
                 if not found:
                     self.log("warning", f"No audio or video files in folder {path}")
                 added += sum(self._add_file(Path(f)) for f in found)
-            elif not path.exists():
+            elif not os.path.exists(long_path(path)):
                 self.log("warning", f"Skipped {path}: file not found")
             elif not is_media_file(path):
                 self.log("warning", f"Skipped {path.name}: not an audio or video file "

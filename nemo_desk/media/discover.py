@@ -47,7 +47,7 @@ def find_media_files(folder: str | os.PathLike[str]) -> list[str]:
     (no loops), and unreadable folders are passed over silently.
     """
     root = os.fspath(folder)
-    if not os.path.isdir(root):
+    if not os.path.isdir(long_path(root)):
         raise FileMissingError(root, "folder not found")
     found: list[str] = []
     pending = [root]

@@ -16,6 +16,7 @@ from nemo_desk.core.errors import (
     NoAudioStreamError,
     NotDecodableError,
 )
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.media.ffmpeg import FfmpegLike, as_ffmpeg, input_arg
 from nemo_desk.media.ffmpeg_messages import useful_error_line
 from nemo_desk.media.windowless import no_window_kwargs
@@ -39,12 +40,12 @@ class MediaInfo:
 def check_file(path: str) -> int:
     """Raise the right MediaError for a missing, non-file or empty path; return its size."""
     try:
-        st = os.stat(path)
+        st = os.stat(long_path(path))
     except FileNotFoundError as exc:
         raise FileMissingError(path, "file not found") from exc
     except OSError as exc:  # e.g. permission denied on a parent folder
         raise FileMissingError(path, f"cannot access the file ({exc.strerror or exc})") from exc
-    if os.path.isdir(path):
+    if os.path.isdir(long_path(path)):
         raise NotDecodableError(path, "is a folder, not a media file")
     if st.st_size == 0:
         raise EmptyFileError(path, "file is empty (0 bytes)")
