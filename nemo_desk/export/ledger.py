@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from nemo_desk.core.longpaths import long_path
 from nemo_desk.export.atomic import atomic_write_bytes
 from nemo_desk.locks.fileops import FileOps
 
@@ -68,7 +69,7 @@ class OutputLedger:
         if entry is None:
             return False
         try:
-            if os.path.getsize(path) != entry.size:
+            if os.path.getsize(long_path(path)) != entry.size:
                 return False
             import hashlib
 
