@@ -67,22 +67,34 @@ def test_the_platform_defaults_to_this_one(monkeypatch):
 
 
 # -- the wiring, on real deep folders -------------------------------------------------------------
-@pytest.fixture
-def spy(monkeypatch):
-    """Records what reaches long_path from the writer and FileOps; returns paths unchanged."""
+def record_long_path(monkeypatch, *modules) -> list[str]:
+    """Replaces long_path in `modules` with a recorder that returns paths unchanged."""
     seen: list[str] = []
 
     def record(path, platform=None):
         seen.append(os.fspath(path))
         return os.fspath(path)
 
-    monkeypatch.setattr(writer_module, "long_path", record)
-    monkeypatch.setattr(fileops_module, "long_path", record)
+    for module in modules:
+        monkeypatch.setattr(module, "long_path", record)
     return seen
 
 
+def deep_folder(root: Path, words: str, levels: int) -> Path:
+    """A real folder whose path is longer than 260 characters (Linux allows it)."""
+    deep = root.joinpath(*[f"{words} {i:02d} " + "x" * 30 for i in range(levels)])
+    deep.mkdir(parents=True)
+    assert len(str(deep)) > 260
+    return deep
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    return record_long_path(monkeypatch, writer_module, fileops_module)
+
+
 def test_outputs_deeper_than_260_characters_go_through_long_path(tmp_path, spy):
-    deep = tmp_path.joinpath(*[f"level {i} " + "x" * 30 for i in range(8)])
+    deep = deep_folder(tmp_path, "level", 8) / "out"
     source = tmp_path / "talk.wav"
     source.write_bytes(b"RIFF")
     ops = FileOps(RetryPolicy(budget_s=1))
@@ -99,27 +111,23 @@ def test_outputs_deeper_than_260_characters_go_through_long_path(tmp_path, spy):
 def test_a_dropped_folder_is_searched_past_260_characters(tmp_path, monkeypatch):
     from nemo_desk.media import discover
 
-    seen: list[str] = []
-    monkeypatch.setattr(discover, "long_path", lambda p, platform=None: seen.append(os.fspath(p)) or os.fspath(p))
-    deep = tmp_path.joinpath(*[f"Season {i} " + "interviews " * 3 for i in range(9)])
-    deep.mkdir(parents=True)
+    seen = record_long_path(monkeypatch, discover)
+    deep = deep_folder(tmp_path, "Season", 8)
     (deep / "ep01.mp4").write_bytes(b"x")
     (tmp_path / "top.wav").write_bytes(b"x")
     found = discover.find_media_files(tmp_path)
     assert found == [str(deep / "ep01.mp4"), str(tmp_path / "top.wav")]  # sorted by path, case-folded
-    assert len(str(deep)) > 260 and str(deep) in seen  # every folder is opened through long_path
+    assert str(deep) in seen  # every folder is opened through long_path
 
 
 def test_a_deep_source_file_is_checked_through_long_path(tmp_path, monkeypatch):
     from nemo_desk.media import probing
 
-    seen: list[str] = []
-    monkeypatch.setattr(probing, "long_path", lambda p, platform=None: seen.append(os.fspath(p)) or os.fspath(p))
-    deep = tmp_path.joinpath(*[f"Take {i} " + "raw footage " * 3 for i in range(8)])
-    deep.mkdir(parents=True)
-    (deep / "clip.wav").write_bytes(b"RIFF1234")
-    assert probing.check_file(str(deep / "clip.wav")) == 8
-    assert str(deep / "clip.wav") in seen and len(seen[0]) > 260
+    seen = record_long_path(monkeypatch, probing)
+    clip = deep_folder(tmp_path, "Take", 8) / "clip.wav"
+    clip.write_bytes(b"RIFF1234")
+    assert probing.check_file(str(clip)) == 8
+    assert str(clip) in seen
 
 
 # -- one name longer than the file system allows -----------------------------------------------------
