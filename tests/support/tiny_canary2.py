@@ -26,12 +26,14 @@ import tempfile
 from pathlib import Path
 
 try:  # imported as tests.support.tiny_canary2 by the tests, or run as a script
-    from tests.support.tiny_models import _train_tokenizer
+    from tests.support.tiny_models import AED_PREPROCESSOR, _train_tokenizer, aed_config, aed_encoder, \
+        aed_tokenizer_langs
 except ImportError:  # pragma: no cover - script mode: tests/ is not a package root there
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.support.tiny_models import _train_tokenizer
+    from tests.support.tiny_models import AED_PREPROCESSOR, _train_tokenizer, aed_config, aed_encoder, \
+        aed_tokenizer_langs
 
 TS_CONFIG = "timestamps_asr_model_config.yaml"
 TS_WEIGHTS = "timestamps_asr_model_weights.ckpt"
@@ -68,21 +70,8 @@ PROMPT_DEFAULTS = [{
     },
 }]
 
-_PREPROCESSOR = {
-    "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-    "sample_rate": 16000, "normalize": "per_feature", "window_size": 0.025,
-    "window_stride": 0.01, "features": 80, "n_fft": 512, "dither": 0.0, "pad_to": 0,
-}
-
-
 def _encoder(d_model: int) -> dict:
-    return {
-        "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-        "feat_in": 80, "n_layers": 1, "d_model": d_model, "subsampling": "dw_striding",
-        "subsampling_factor": 8, "subsampling_conv_channels": 32, "ff_expansion_factor": 2,
-        "self_attention_model": "rel_pos", "n_heads": 2, "conv_kernel_size": 9,
-        "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
-    }
+    return aed_encoder(d_model, conv_channels=32, n_heads=2)
 
 
 def reset_restore_state() -> None:
@@ -108,7 +97,7 @@ def build_ctc_aligner(out: Path, work: Path, d_model: int = 64):
     cfg = OmegaConf.create({
         "sample_rate": 16000,
         "tokenizer": {"dir": str(tok), "type": "bpe"},
-        "preprocessor": dict(_PREPROCESSOR),
+        "preprocessor": dict(AED_PREPROCESSOR),
         "encoder": _encoder(d_model),
         "decoder": {
             "_target_": "nemo.collections.asr.modules.ConvASRDecoder",
@@ -142,46 +131,10 @@ def steer_canary2_head(model, text: str = STEER_TEXT, lang: str = "en", margin: 
 def build_canary2_model(work: Path, d_model: int = 64):
     from omegaconf import OmegaConf
     from nemo.collections.asr.models import EncDecMultiTaskModel
-    from nemo.collections.common.tokenizers.canary_tokenizer import CanaryTokenizer
 
-    spl = work / "canary2_spl"
-    CanaryTokenizer.build_special_tokenizer(CANARY2_SPECIAL, spl, force_rebuild=True)
-    langs = {"spl_tokens": {"dir": str(spl), "type": "bpe"}}
-    for lang in CANARY2_LANGS:
-        langs[lang] = {"dir": str(_train_tokenizer(work / f"canary2_{lang}", vocab_size=48)), "type": "bpe"}
-
-    cfg = OmegaConf.create({
-        "sample_rate": 16000,
-        "prompt_format": "canary2",
-        "prompt_defaults": PROMPT_DEFAULTS,
-        "model_defaults": {"asr_enc_hidden": d_model, "lm_enc_hidden": 64, "lm_dec_hidden": 64},
-        "preprocessor": dict(_PREPROCESSOR),
-        "encoder": _encoder(d_model),
-        "transf_encoder": {
-            "_target_": "nemo.collections.asr.modules.transformer.transformer_encoders.TransformerEncoder",
-            "num_layers": 0, "hidden_size": 64, "inner_size": 128, "num_attention_heads": 2,
-        },
-        "transf_decoder": {
-            "_target_": "nemo.collections.asr.modules.transformer.get_nemo_transformer",
-            "model_name": None, "pretrained": False, "encoder": None, "pre_ln_final_layer_norm": True,
-            "config_dict": {"max_sequence_length": MAX_SEQUENCE_LENGTH, "num_token_types": 0,
-                            "hidden_size": 64, "inner_size": 128, "num_layers": 1,
-                            "num_attention_heads": 2, "pre_ln": True, "vocab_size": None},
-        },
-        "head": {
-            "_target_": "nemo.collections.asr.parts.submodules.token_classifier.TokenClassifier",
-            "num_layers": 1, "activation": "relu", "log_softmax": True, "hidden_size": 64,
-            "num_classes": None,
-        },
-        "tokenizer": {
-            "dir": None, "type": "agg", "langs": langs,
-            "custom_tokenizer": {"_target_": "nemo.collections.common.tokenizers.canary_tokenizer.CanaryTokenizer",
-                                 "tokenizers": None},
-        },
-        "decoding": {"strategy": "beam", "beam": {"beam_size": 1, "len_pen": 0.0, "max_generation_delta": -1}},
-        "loss": {"_target_": "nemo.collections.common.losses.smoothed_cross_entropy.SmoothedCrossEntropyLoss",
-                 "label_smoothing": 0.0},
-    })
+    langs = aed_tokenizer_langs(work, "canary2", CANARY2_SPECIAL, CANARY2_LANGS)
+    cfg = OmegaConf.create(aed_config("canary2", PROMPT_DEFAULTS, d_model, langs, _encoder(d_model),
+                                      max_sequence_length=MAX_SEQUENCE_LENGTH, max_generation_delta=-1))
     import torch
 
     torch.manual_seed(0)

@@ -133,40 +133,47 @@ CANARY_SPECIAL = [
 ]
 
 
-def build_canary(out: Path, work: Path, d_model: int = 128) -> Path:
-    """A Canary-1B-style multitask AED model (prompt format `canary`). Returns the .nemo path."""
-    from omegaconf import OmegaConf
-    from nemo.collections.asr.models import EncDecMultiTaskModel
+# The Canary-style mel front end, shared by the canary and canary2 models and the CTC aligner.
+AED_PREPROCESSOR = {
+    "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
+    "sample_rate": 16000, "normalize": "per_feature", "window_size": 0.025,
+    "window_stride": 0.01, "features": 80, "n_fft": 512, "dither": 0.0, "pad_to": 0,
+}
+
+
+def aed_encoder(d_model: int, conv_channels: int, n_heads: int) -> dict:
+    """One small Conformer layer with 8x subsampling (80 ms frames)."""
+    return {
+        "_target_": "nemo.collections.asr.modules.ConformerEncoder",
+        "feat_in": 80, "n_layers": 1, "d_model": d_model, "subsampling": "dw_striding",
+        "subsampling_factor": 8, "subsampling_conv_channels": conv_channels, "ff_expansion_factor": 2,
+        "self_attention_model": "rel_pos", "n_heads": n_heads, "conv_kernel_size": 9,
+        "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
+    }
+
+
+def aed_tokenizer_langs(work: Path, prefix: str, special_tokens: list[str], langs) -> dict:
+    """An aggregate tokenizer's parts: the special-token tokenizer and one BPE per language."""
     from nemo.collections.common.tokenizers.canary_tokenizer import CanaryTokenizer
 
-    spl = work / "canary_spl"
-    CanaryTokenizer.build_special_tokenizer(
-        ["<|startoftranscript|>", "<|nospeech|>", "<|pnc|>", "<|nopnc|>", "<|transcribe|>",
-         "<|translate|>", "<|en|>", "<|de|>", "<|es|>", "<|fr|>", "<|endoftext|>"],
-        spl, force_rebuild=True,
-    )
-    langs = {"spl_tokens": {"dir": str(spl), "type": "bpe"}}
-    for lang in ("en", "de", "es", "fr"):
-        langs[lang] = {"dir": str(_train_tokenizer(work / f"canary_{lang}", vocab_size=48)), "type": "bpe"}
+    spl = work / f"{prefix}_spl"
+    CanaryTokenizer.build_special_tokenizer(special_tokens, spl, force_rebuild=True)
+    parts = {"spl_tokens": {"dir": str(spl), "type": "bpe"}}
+    for lang in langs:
+        parts[lang] = {"dir": str(_train_tokenizer(work / f"{prefix}_{lang}", vocab_size=48)), "type": "bpe"}
+    return parts
 
-    cfg = OmegaConf.create({
+
+def aed_config(prompt_format: str, prompt_defaults: list, d_model: int, langs: dict, encoder: dict,
+               max_sequence_length: int, max_generation_delta: int) -> dict:
+    """A multitask AED (EncDecMultiTaskModel) config; the Canary flavours differ in the arguments."""
+    return {
         "sample_rate": 16000,
-        "prompt_format": "canary",
-        "prompt_defaults": [{"role": "user", "slots": {"source_lang": "en", "target_lang": "en",
-                                                        "task": "asr", "pnc": "yes"}}],
+        "prompt_format": prompt_format,
+        "prompt_defaults": prompt_defaults,
         "model_defaults": {"asr_enc_hidden": d_model, "lm_enc_hidden": 64, "lm_dec_hidden": 64},
-        "preprocessor": {
-            "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-            "sample_rate": 16000, "normalize": "per_feature", "window_size": 0.025,
-            "window_stride": 0.01, "features": 80, "n_fft": 512, "dither": 0.0, "pad_to": 0,
-        },
-        "encoder": {
-            "_target_": "nemo.collections.asr.modules.ConformerEncoder",
-            "feat_in": 80, "n_layers": 1, "d_model": d_model, "subsampling": "dw_striding",
-            "subsampling_factor": 8, "subsampling_conv_channels": 64, "ff_expansion_factor": 2,
-            "self_attention_model": "rel_pos", "n_heads": 4, "conv_kernel_size": 9,
-            "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
-        },
+        "preprocessor": dict(AED_PREPROCESSOR),
+        "encoder": encoder,
         "transf_encoder": {
             "_target_": "nemo.collections.asr.modules.transformer.transformer_encoders.TransformerEncoder",
             "num_layers": 0, "hidden_size": 64, "inner_size": 128, "num_attention_heads": 2,
@@ -174,9 +181,9 @@ def build_canary(out: Path, work: Path, d_model: int = 128) -> Path:
         "transf_decoder": {
             "_target_": "nemo.collections.asr.modules.transformer.get_nemo_transformer",
             "model_name": None, "pretrained": False, "encoder": None, "pre_ln_final_layer_norm": True,
-            "config_dict": {"max_sequence_length": 512, "num_token_types": 0, "hidden_size": 64,
-                            "inner_size": 128, "num_layers": 1, "num_attention_heads": 2,
-                            "pre_ln": True, "vocab_size": None},
+            "config_dict": {"max_sequence_length": max_sequence_length, "num_token_types": 0,
+                            "hidden_size": 64, "inner_size": 128, "num_layers": 1,
+                            "num_attention_heads": 2, "pre_ln": True, "vocab_size": None},
         },
         "head": {
             "_target_": "nemo.collections.asr.parts.submodules.token_classifier.TokenClassifier",
@@ -188,10 +195,27 @@ def build_canary(out: Path, work: Path, d_model: int = 128) -> Path:
             "custom_tokenizer": {"_target_": "nemo.collections.common.tokenizers.canary_tokenizer.CanaryTokenizer",
                                  "tokenizers": None},
         },
-        "decoding": {"strategy": "beam", "beam": {"beam_size": 1, "len_pen": 0.0, "max_generation_delta": 20}},
+        "decoding": {"strategy": "beam",
+                     "beam": {"beam_size": 1, "len_pen": 0.0, "max_generation_delta": max_generation_delta}},
         "loss": {"_target_": "nemo.collections.common.losses.smoothed_cross_entropy.SmoothedCrossEntropyLoss",
                  "label_smoothing": 0.0},
-    })
+    }
+
+
+def build_canary(out: Path, work: Path, d_model: int = 128) -> Path:
+    """A Canary-1B-style multitask AED model (prompt format `canary`). Returns the .nemo path."""
+    from omegaconf import OmegaConf
+    from nemo.collections.asr.models import EncDecMultiTaskModel
+
+    langs = aed_tokenizer_langs(
+        work, "canary",
+        ["<|startoftranscript|>", "<|nospeech|>", "<|pnc|>", "<|nopnc|>", "<|transcribe|>",
+         "<|translate|>", "<|en|>", "<|de|>", "<|es|>", "<|fr|>", "<|endoftext|>"],
+        ("en", "de", "es", "fr"))
+    prompt_defaults = [{"role": "user", "slots": {"source_lang": "en", "target_lang": "en",
+                                                   "task": "asr", "pnc": "yes"}}]
+    cfg = OmegaConf.create(aed_config("canary", prompt_defaults, d_model, langs, aed_encoder(d_model, 64, 4),
+                                      max_sequence_length=512, max_generation_delta=20))
     import torch
     torch.manual_seed(0)
     model = EncDecMultiTaskModel(cfg=cfg)
