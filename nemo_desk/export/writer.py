@@ -115,9 +115,10 @@ def _choose_path(target: Path, source: Path, ledger: OutputLedger, overwrite: bo
         candidate = target if n == 1 else numbered_name(target, n)
         if ledger_key(candidate) == source_key:
             continue
-        if not os.path.lexists(long_path(candidate)):
+        on_disk = long_path(candidate)
+        if not os.path.lexists(on_disk):
             return candidate
-        if os.path.isdir(long_path(candidate)):
+        if os.path.isdir(on_disk):
             continue
         if (overwrite and n == 1) or ledger.owns(candidate):
             return candidate
@@ -158,7 +159,8 @@ def _export_error(exc: OSError, path: Path) -> ExportError:
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         # On Windows replacing a file with the read-only attribute is "access denied"
         # even in a writable folder; say which one it is.
-        if os.path.isfile(long_path(path)) and not os.access(long_path(path), os.W_OK):
+        on_disk = long_path(path)
+        if os.path.isfile(on_disk) and not os.access(on_disk, os.W_OK):
             return ExportError(f"cannot replace {path}: the file is read-only")
         return ExportError(f"cannot write to folder {folder}: permission denied")
     return ExportError(f"cannot write {path}: {exc.strerror or exc}")
