@@ -27,13 +27,13 @@ from pathlib import Path
 
 try:  # imported as tests.support.tiny_canary2 by the tests, or run as a script
     from tests.support.tiny_models import AED_PREPROCESSOR, _train_tokenizer, aed_config, aed_encoder, \
-        aed_tokenizer_langs
+        aed_tokenizer_langs, steer_canary_head
 except ImportError:  # pragma: no cover - script mode: tests/ is not a package root there
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tests.support.tiny_models import AED_PREPROCESSOR, _train_tokenizer, aed_config, aed_encoder, \
-        aed_tokenizer_langs
+        aed_tokenizer_langs, steer_canary_head
 
 TS_CONFIG = "timestamps_asr_model_config.yaml"
 TS_WEIGHTS = "timestamps_asr_model_weights.ckpt"
@@ -115,19 +115,6 @@ def build_ctc_aligner(out: Path, work: Path, d_model: int = 64):
     return model
 
 
-def steer_canary2_head(model, text: str = STEER_TEXT, lang: str = "en", margin: float = 20.0) -> int:
-    """Make the decoder always pick the first token of `text` (never <|endoftext|>)."""
-    import torch
-
-    token_id = model.tokenizer.text_to_ids(text, lang)[0]
-    lin = model.log_softmax.mlp.layer0
-    with torch.no_grad():
-        lin.weight.zero_()
-        lin.bias.zero_()
-        lin.bias[token_id] = margin
-    return token_id
-
-
 def build_canary2_model(work: Path, d_model: int = 64):
     from omegaconf import OmegaConf
     from nemo.collections.asr.models import EncDecMultiTaskModel
@@ -141,7 +128,7 @@ def build_canary2_model(work: Path, d_model: int = 64):
     reset_restore_state()  # else a restore earlier in this process makes NeMo look for an aligner there
     model = EncDecMultiTaskModel(cfg=cfg)
     model.eval()
-    steer_canary2_head(model)
+    steer_canary_head(model, STEER_TEXT)  # never <|endoftext|>: stops only at the positional table's end
     return model
 
 
