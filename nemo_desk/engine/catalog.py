@@ -34,7 +34,10 @@ class ModelSpec:
     max_chunk_s: float = 60.0
     default_batch_size: int = 4
     size_gb: float = 0.0
-    min_vram_gb: float = 0.0
+    min_vram_gb: float = 0.0  # informational; the device check derives the need (engine/vram.py)
+    # Measured to transcribe as well in fp16 as in fp32 on a pre-Ampere GPU (Turing, Volta),
+    # which have no native bf16. None is yet: those cards run fp32 (engine/device.py).
+    fp16_validated: bool = False
     hf_filename: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 

@@ -48,7 +48,7 @@ RANDOM_INITS = (
 # The patch is process-wide (torch.nn.init is one module), so two loads on two threads
 # must not interleave their patch and restore. The app loads on one worker thread; the
 # lock keeps a second caller (a test, the CLI) correct anyway.
-_PATCH_LOCK = threading.RLock()
+PATCH_LOCK = threading.RLock()
 
 
 def _keep(tensor: Any, *args: Any, **kwargs: Any) -> Any:
@@ -60,7 +60,7 @@ def skip_random_init() -> Iterator[None]:
     """While active, torch.nn.init's random initialisers leave tensors as they are."""
     import torch.nn.init as init
 
-    with _PATCH_LOCK:
+    with PATCH_LOCK:
         saved = {name: getattr(init, name) for name in RANDOM_INITS}
         try:
             for name in RANDOM_INITS:
@@ -75,22 +75,31 @@ def load_checkpoint(path: str, map_location: Any = "cpu") -> dict:
     """torch.load with mmap: the tensors are views of the file (read-only, private), so
     load_state_dict copies each one once into the model. The mapping goes away with the
     state dict, right after the load, so the file is not held open afterwards (Windows
-    would otherwise refuse to delete the model folder)."""
+    would otherwise refuse to delete the model folder).
+
+    The tensors always stay on the CPU, whatever `map_location` NeMo passes: NeMo moves
+    the model to its device before it loads the state dict, so mapping the checkpoint to
+    CUDA too would hold every weight twice in VRAM at the peak; load_state_dict copies CPU
+    tensors into CUDA parameters just as well."""
     import torch
 
+    from nemo_desk.engine.device import is_out_of_memory
     from nemo_desk.locks.classify import is_lock_error
 
     try:
-        return torch.load(path, map_location=map_location, mmap=True)
+        return torch.load(path, map_location="cpu", mmap=True)
     except Exception as exc:
         # A locked or missing file is not a mapping problem: the caller's retry and lock
-        # handling see it as it is (reading it whole would only hit the lock again).
+        # handling see it as it is (reading it whole would only hit the lock again); nor
+        # is running out of memory (reading it whole needs more).
         if isinstance(exc, FileNotFoundError) or (isinstance(exc, OSError) and is_lock_error(exc)):
+            raise
+        if is_out_of_memory(exc) or isinstance(exc, MemoryError):
             raise
         # Old (non-zip) checkpoints cannot be mapped, nor can files on some network shares.
         # Reading the file whole is what NeMo does; a damaged file fails again there.
         log.debug("checkpoint %s cannot be memory-mapped (%s); reading it whole", path, exc)
-        return torch.load(path, map_location=map_location)
+        return torch.load(path, map_location="cpu")
 
 
 CONFIG_NAME = "model_config.yaml"

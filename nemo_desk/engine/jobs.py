@@ -80,7 +80,8 @@ def job_from_json(text: str) -> Job:
     m = d["model"]
     return Job(
         source=Path(d["source"]),
-        model=ModelRef(model_id=m["model_id"], path=Path(m["path"]) if m["path"] else None, device=m["device"]),
+        model=ModelRef(model_id=m["model_id"], path=Path(m["path"]) if m["path"] else None, device=m["device"],
+                       cuda_graphs=bool(m.get("cuda_graphs", True))),
         formats=tuple(d["formats"]),
         output_dir=Path(d["output_dir"]) if d["output_dir"] else None,
         options=TranscribeOptions(**d["options"]),

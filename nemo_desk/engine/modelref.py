@@ -21,6 +21,9 @@ class ModelRef:
     model_id: str = DEFAULT_MODEL_ID
     path: Path | None = None
     device: str = "auto"
+    # The TDT decoder's CUDA graphs (faster on a GPU). Not part of the key: switching them
+    # needs no reload.
+    cuda_graphs: bool = True
 
     @property
     def key(self) -> tuple:

@@ -17,10 +17,12 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Segment, Transcript
 from nemo_desk.engine.chunking import Chunk, batches, plan_chunks
-from nemo_desk.engine.device import free_accelerator_memory, is_out_of_memory, precision_context
 from nemo_desk.engine.hypotheses import segments_from_chunk
 from nemo_desk.engine.loader import LoadedModel
 from nemo_desk.engine.options import TranscribeOptions
+from nemo_desk.engine.runner import BatchRunner
+
+__all__ = ["BatchRunner", "ChunkCache", "TranscribeOptions", "transcribe_array"]
 
 SAMPLE_RATE = 16000
 # Below this peak level (-60 dBFS) a chunk holds no speech: the model is not asked, so it
@@ -42,71 +44,6 @@ class ChunkCache(Protocol):
 def plan_key(chunks: list[Chunk]) -> str:
     """Identifies a chunk plan: saved chunks are reused only for the very same cuts."""
     return hashlib.sha1(json.dumps([(c.start, c.end) for c in chunks]).encode()).hexdigest()[:16]
-
-
-def _prompt(loaded: LoadedModel, options: TranscribeOptions) -> dict[str, str]:
-    source = options.language or "en"
-    target = options.target_language or source
-    prompt = {"source_lang": source, "target_lang": target, "pnc": "yes" if options.punctuation else "no"}
-    if (loaded.spec.prompt_format or "canary") == "canary":
-        # Canary-1B names the task; Canary-1B-v2 translates whenever source != target.
-        prompt["task"] = "asr" if target == source else "ast"
-    else:
-        # With an override config NeMo fills unset canary2 slots only from the model's
-        # prompt_defaults, and a missing one fails deep inside the formatter. Word times
-        # come from the packed aligner, never from the decoder's own timestamp tokens.
-        prompt.update(timestamp="no", itn="no", diarize="no")
-    return prompt
-
-
-def _run_nemo(loaded: LoadedModel, arrays: list[np.ndarray], options: TranscribeOptions) -> list[Any]:
-    model = loaded.model
-    with precision_context(loaded.device):
-        if loaded.family == "tdt":
-            return model.transcribe(
-                arrays, batch_size=len(arrays), return_hypotheses=True, timestamps=True,
-                num_workers=0, verbose=False,
-            )
-        from nemo.collections.asr.models.aed_multitask_models import MultiTaskTranscriptionConfig
-
-        has_aligner = getattr(model, "timestamps_asr_model", None) is not None
-        config = MultiTaskTranscriptionConfig(
-            batch_size=len(arrays), return_hypotheses=True, num_workers=0, verbose=False,
-            prompt=_prompt(loaded, options),
-            # Our chunks are already short and cut at pauses; NeMo's own long-form
-            # chunking would cut them again at fixed points.
-            enable_chunking=False,
-        )
-        return model.transcribe(arrays, override_config=config, timestamps=True if has_aligner else None)
-
-
-class BatchRunner:
-    """Runs one batch, halving the batch on CUDA out-of-memory, then falling back to CPU."""
-
-    def __init__(self, loaded: LoadedModel, options: TranscribeOptions, observer: ObserverFn,
-                 run: Callable[[LoadedModel, list[np.ndarray], TranscribeOptions], list[Any]] = _run_nemo):
-        self.loaded = loaded
-        self.options = options
-        self.observer = observer
-        self._run = run
-
-    def __call__(self, arrays: list[np.ndarray]) -> list[Any]:
-        try:
-            return self._run(self.loaded, arrays, self.options)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-        free_accelerator_memory()
-        if len(arrays) > 1:
-            half = len(arrays) // 2
-            self.observer(LogEvent("warning", f"Out of GPU memory with {len(arrays)} chunks at once; trying {half}."))
-            return self(arrays[:half]) + self(arrays[half:])
-        if self.loaded.device != "cpu":
-            self.observer(LogEvent("warning", "Out of GPU memory even for one chunk; continuing on the CPU (slower)."))
-            self.loaded.model.to("cpu")
-            self.loaded.device = "cpu"
-            return self(arrays)
-        raise MemoryError("out of memory on the CPU; close other programs or choose a smaller model")
 
 
 def transcribe_array(
@@ -143,7 +80,7 @@ def transcribe_array(
             results[c.index] = []
             done += c.length / SAMPLE_RATE
     pending = [c for c in chunks if c.index not in results]
-    for group in batches(pending, options.batch_size or spec.default_batch_size):
+    for group in batches(pending, options.batch_size or loaded.default_batch or spec.default_batch_size):
         if cancel is not None:
             cancel.raise_if_cancelled()
         hyps = run([_padded(audio[c.start : c.end]) for c in group])
