@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", default="srt,txt", help=f"comma-separated: {','.join(FORMATS)} (default srt,txt)")
     t.add_argument("--output-dir", type=Path, help="write outputs here (default: next to each source)")
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--no-cuda-graphs", action="store_true",
+                   help="decode without CUDA graphs on the GPU (if decoding fails or stalls with them)")
     t.add_argument("--language", help="spoken language code, e.g. en, de (Canary; Parakeet v3 detects it)")
     t.add_argument("--target-language", help="translate into this language (Canary)")
     t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
@@ -155,7 +157,8 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
         raise SystemExit(f"nemo-desk: unknown format {', '.join(bad) or '(none)'}; choose from {','.join(FORMATS)}")
     if args.batch_size is not None and args.batch_size < 1:
         raise SystemExit("nemo-desk: --batch-size must be at least 1")
-    ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device)
+    ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device,
+                   cuda_graphs=not args.no_cuda_graphs)
     options = TranscribeOptions(language=args.language, target_language=args.target_language,
                                 punctuation=not args.no_punctuation, batch_size=args.batch_size,
                                 chunk_seconds=args.chunk_seconds)

@@ -104,6 +104,28 @@ def _check_device(requested: str) -> Check:
         return Check("device", False, _one_line(exc))
 
 
+def _check_gpu_decoder() -> Check:
+    """cuda-bindings runs the TDT decoder's CUDA graphs. A bundle that lacks it, or lacks
+    cuda.pathfinder (which it imports at run time, out of PyInstaller's sight), decodes
+    slower on every GPU without saying why: this check fails for that packaging bug."""
+    try:
+        import cuda.bindings
+        import cuda.pathfinder  # noqa: F401
+        from cuda.bindings import driver  # noqa: F401
+    except Exception as exc:
+        return Check("GPU decoder", False, f"cuda-bindings cannot be loaded ({_one_line(exc)}); decoding on a "
+                                           f"GPU will be slower; reinstall the app")
+    version = getattr(cuda.bindings, "__version__", "?")
+    try:
+        from nemo.core.utils.cuda_python_utils import check_cuda_python_cuda_graphs_conditional_nodes_supported
+
+        check_cuda_python_cuda_graphs_conditional_nodes_supported()
+    except Exception as exc:  # no GPU, or a driver older than the bindings: slower, not broken
+        return Check("GPU decoder", True, f"cuda-bindings {version}; full CUDA graphs not available here "
+                                          f"({_one_line(exc)})")
+    return Check("GPU decoder", True, f"full CUDA graphs (cuda-bindings {version})")
+
+
 def _check_transcribe(services, args: argparse.Namespace) -> Check:
     from nemo_desk.engine.models import ModelRef
     from nemo_desk.engine.pipeline import Job
@@ -178,6 +200,7 @@ def run_self_test(argv: Sequence[str], services_factory: Callable, out: TextIO |
         report(_check_ffmpeg(env))
         report(_check_nemo())
         report(_check_device(args.device))
+        report(_check_gpu_decoder())
         if args.file is not None:
             report(_check_transcribe(services, args))
         failed = [c for c in checks if not c.ok]

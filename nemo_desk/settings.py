@@ -45,6 +45,9 @@ class Settings:
     model_id: str = DEFAULT_MODEL_ID
     local_model_path: str = ""  # set when the user chose a .nemo file
     device: str = "auto"
+    # The GPU decoder's CUDA graphs: faster; off only if decoding fails or stalls with them
+    # (the app also retries without them by itself when decoding fails).
+    cuda_graphs: bool = True
     formats: list[str] = field(default_factory=lambda: ["srt", "txt"])
     language: str = ""
     target_language: str = ""

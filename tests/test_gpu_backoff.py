@@ -209,3 +209,17 @@ def test_a_model_that_does_not_fit_at_load(monkeypatch, tmp_path, requested):
     assert loaded.device == "cpu" and loaded.home_device == "cpu"
     assert manager.device_report.device == "cpu" and "does not fit" in manager.device_report.summary()
     assert any("using the CPU" in m for m in warnings_of(events))
+
+
+def test_no_cuda_graphs_flag_reaches_the_job_and_survives_the_journal(tmp_path):
+    from nemo_desk.cli import _jobs_from_args, build_parser
+    from nemo_desk.engine.jobs import job_from_json, job_to_json
+
+    def job(*flags):
+        args = build_parser().parse_args(["transcribe", "a.wav", *flags])
+        return _jobs_from_args(args, [tmp_path / "a.wav"])[0]
+
+    assert job().model.cuda_graphs is True
+    off = job("--no-cuda-graphs")
+    assert off.model.cuda_graphs is False and job_from_json(job_to_json(off)).model.cuda_graphs is False
+    assert off.model.key == job().model.key  # switching graphs needs no reload

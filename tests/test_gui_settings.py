@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,20 @@ def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, q
     assert services.fileops.policy.budget_s == 4.0 and services.pipeline.rules.max_lines == 1
     assert window.options.choice().output_dir is not None
     assert Settings.load(services.paths.settings_file).max_lines == 1  # saved at once
+
+
+def test_cuda_graphs_switch_reaches_the_jobs(make_window, services, dialogs_rec, qtbot):
+    from nemo_desk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(gui_settings())
+    qtbot.addWidget(dialog)
+    assert dialog.cuda_graphs.isChecked()
+    dialog.cuda_graphs.setChecked(False)
+    assert dialog.result_settings().cuda_graphs is False
+
+    window = make_window()
+    assert window._make_job(Path("a.wav")).model.cuda_graphs is True
+    dialogs_rec.answer("edit_settings", lambda parent, s: dataclasses.replace(s, cuda_graphs=False))
+    window.open_settings()
+    job = window._make_job(Path("a.wav"))
+    assert job.model.cuda_graphs is False and job.model.key == window.options.choice().model.key

@@ -45,10 +45,10 @@ def test_self_test_passes_and_sets_up_the_temp_root_before_nemo(tmp_path):
     report = "\n".join(lines[:-1])
     assert lines[0].startswith("nemo_desk ") and "self-test (from source" in lines[0]
     for name in ("data folder", "models folder", "cache folder", "logs folder", "temp folder", "ffmpeg",
-                 "NeMo", "device"):
+                 "NeMo", "device", "GPU decoder"):
         assert f"OK    {name}: " in report, report
     assert "NeMo: imported in " in report and "ffmpeg: ffmpeg version" in report
-    assert "self-test passed (8 checks)" in report
+    assert "self-test passed (9 checks)" in report
     assert "FAIL" not in report
     # Written and deleted again: the probes leave nothing behind; the report is in the log.
     home = tmp_path / "home"
@@ -65,7 +65,7 @@ def test_self_test_fails_with_a_clear_line_when_ffmpeg_is_broken(tmp_path):
     lines = [line.strip() for line in done.stdout.splitlines()]
     assert ("FAIL  ffmpeg: /nonexistent: NEMO_DESK_FFMPEG points to this path, but no ffmpeg executable "
             "is there") in lines, done.stdout
-    assert "self-test FAILED: 1 of 8 checks failed (ffmpeg)" in done.stdout
+    assert "self-test FAILED: 1 of 9 checks failed (ffmpeg)" in done.stdout
     assert "OK    NeMo: imported" in done.stdout  # the other checks still ran
 
 
@@ -74,6 +74,7 @@ def test_report_names_each_failure_and_exits_1(app_home, monkeypatch):
     monkeypatch.setenv("NEMO_DESK_FFMPEG", str(app_home / "no-ffmpeg.exe"))
     monkeypatch.setattr(selftest, "_check_nemo", lambda: selftest.Check("NeMo", True, "imported (skipped here)"))
     monkeypatch.setattr(selftest, "_check_device", lambda requested: selftest.Check("device", True, "CPU"))
+    monkeypatch.setattr(selftest, "_check_gpu_decoder", lambda: selftest.Check("GPU decoder", True, "skipped"))
     made = []
 
     def factory(**kw):
@@ -95,7 +96,7 @@ def test_report_names_each_failure_and_exits_1(app_home, monkeypatch):
     assert "FAIL  logs folder: cannot write and delete a file in " in text and "Access is denied" in text
     assert f"FAIL  ffmpeg: {app_home / 'no-ffmpeg.exe'}: NEMO_DESK_FFMPEG points to this path" in text
     assert "OK    data folder: writable" in text and "OK    temp folder: writable" in text
-    assert text.strip().splitlines()[-1] == "self-test FAILED: 2 of 8 checks failed (logs folder, ffmpeg)"
+    assert text.strip().splitlines()[-1] == "self-test FAILED: 2 of 9 checks failed (logs folder, ffmpeg)"
     assert not made[0].temp_root.run_dir.exists()  # services closed: the run folder is gone
 
 

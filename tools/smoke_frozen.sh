@@ -103,7 +103,8 @@ fi
 # --- 4. --self-test, frozen ---------------------------------------------------------------
 if frozen "$BUNDLE/nemo-desk-cli" --self-test --model-path "$MODEL" "$MP4" >"$WORK/selftest.log" 2>&1 \
     && grep -q "self-test passed" "$WORK/selftest.log" && grep -q "frozen build" "$WORK/selftest.log" \
-    && grep -q "ffmpeg: .*($BUNDLE/_internal/imageio_ffmpeg/" "$WORK/selftest.log"; then
+    && grep -q "ffmpeg: .*($BUNDLE/_internal/imageio_ffmpeg/" "$WORK/selftest.log" \
+    && grep -q "OK    GPU decoder: cuda-bindings" "$WORK/selftest.log"; then
   say "self-test OK:"; sed 's/^/    /' "$WORK/selftest.log"
 else
   fail "--self-test did not pass with the bundled ffmpeg"; cat "$WORK/selftest.log"

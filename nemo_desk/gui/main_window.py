@@ -6,6 +6,8 @@ NeMo: all engine work is the worker's. Every dialog and OS hand-off goes through
 """
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from pathlib import Path
 
@@ -197,7 +199,8 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         options = TranscribeOptions(language=c.language, target_language=c.target_language,
                                     batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None)
         extra = {"id": job_id} if job_id else {}
-        return Job(source=source, model=c.model, formats=c.formats or ("srt",), output_dir=c.output_dir,
+        model = dataclasses.replace(c.model, cuda_graphs=s.cuda_graphs)
+        return Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
                    options=options, **extra)
 
     def _pick_files(self) -> None:

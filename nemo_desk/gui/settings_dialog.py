@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -66,6 +66,11 @@ class SettingsDialog(QDialog):
         form.addRow("Wait for a locked file:", self.retry_seconds)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Chunk length:", self.chunk_seconds)
+        self.cuda_graphs = QCheckBox("Use CUDA graphs on the GPU (faster decoding)")
+        self.cuda_graphs.setChecked(settings.cuda_graphs)
+        self.cuda_graphs.setToolTip("Turn off only if transcription on the GPU fails or stalls; the app "
+                                    "already retries without them when decoding fails.")
+        form.addRow(self.cuda_graphs)
         layout.addWidget(work)
 
         subs = QGroupBox("Subtitle lines")
@@ -91,7 +96,7 @@ class SettingsDialog(QDialog):
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
             batch_size=self.batch_size.value(), chunk_seconds=self.chunk_seconds.value(),
             max_chars_per_line=self.max_chars.value(), max_lines=self.max_lines.value(),
-            max_cue_duration=self.max_duration.value(),
+            max_cue_duration=self.max_duration.value(), cuda_graphs=self.cuda_graphs.isChecked(),
         )
 
 
