@@ -296,13 +296,21 @@ def markdown(res: dict) -> str:
     elif g.get("skipped"):
         lines.append(g["skipped"])
     elif g.get("rows"):
-        lines += [f"{g.get('gpu')}, {g.get('total_vram_gb')} GB; {g.get('audio_s')} s of audio.", "",
-                  "| mode | precision | batch | chunk (s) | RTFx | peak VRAM (GB) | note |", "|---|---|---|---|---|---|---|"]
-        for r in g["rows"]:
-            lines.append(f"| {r['mode']} | {r['precision']} | {r['batch']} | {r['chunk_s']:.0f} | {_fmt(r.get('rtfx'), nd=1)} | "
-                         f"{_fmt(r.get('peak_vram_gb'))} | {r.get('error', '')} |")
+        ld = g.get("load") or {}
+        lines += [f"{g.get('gpu')}, {g.get('total_vram_gb')} GB; {g.get('audio_s')} s of audio. The app's load: "
+                  f"{_fmt(ld.get('load_s'), ' s')}, peak VRAM {_fmt(ld.get('load_peak_vram_gb'), ' GB')} for "
+                  f"{_fmt(ld.get('weights_gb'), ' GB')} of weights in {ld.get('app_precision')}, default batch "
+                  f"{ld.get('app_default_batch')}.", "",
+                  "| mode | precision | batch | CUDA graphs | RTFx | first call (s) | peak VRAM (GB) | note |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in g["rows"] + ([g["nemo_recipe"]] if g.get("nemo_recipe") else []):
+            lines.append(f"| {r['mode']} | {r.get('precision', 'bf16')} | {r['batch']} | "
+                         f"{'on' if r.get('graphs', True) else 'off'} | {_fmt(r.get('rtfx'), nd=1)} | "
+                         f"{_fmt(r.get('first_call_s'))} | {_fmt(r.get('peak_vram_gb'))} | {r.get('error', '')} |")
+        if g.get("best_over_nemo"):
+            lines.append(f"\nBest app row / NeMo's long-form recipe (RTFx): **{g['best_over_nemo']}**.")
         lines.append("\nPublished (model card, Parakeet TDT 0.6B v2): RTFx 3380 on the HF Open ASR leaderboard at batch "
-                     "128 (short utterances, A100); full attention handles up to 24 minutes in one pass.")
+                     "128 (short utterances, A100).")
     else:
         lines.append(f"failed: {g.get('error')}")
     lines.append("")

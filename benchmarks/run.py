@@ -36,8 +36,8 @@ MODES = {
         "load": {"model": "small-20m", "reps": 1},
         "decode": {"minutes": 10, "reps": 2},
         "startup": {"reps": 3},
-        "gpu": {"model": "small-20m", "minutes": 10, "precisions": ["fp32", "bf16"], "batches": [1, 8],
-                "chunks": [30, 60]},
+        "gpu": {"model": "small-20m", "minutes": 10, "modes": ["fp32", "bf16-model"], "batches": [4, 16],
+                "graphs": [True]},
     },
     "full": {
         "compare": {"model": "small-20m", "minutes": 5, "reps": 3},

@@ -273,7 +273,8 @@ class Sections:
     # ---- 6. GPU -------------------------------------------------------------------------------
     def gpu(self) -> dict:
         if self.args.gpu_dry_run:  # the same code path on the CPU: tiny model, 2 minutes
-            c = {"model": "tiny", "minutes": 10, "precisions": ["fp32", "bf16"], "batches": [1, 4], "chunks": [30, 60]}
+            c = {"model": "tiny", "minutes": 10, "modes": ["fp32", "bf16-autocast", "bf16-model"], "batches": [4],
+                 "graphs": [True, False]}
             extra = {"dry_run_cpu": True, "max_seconds": 120}
         elif not self.results["machine"].get("cuda"):
             self.log("  gpu: skipped: no CUDA")
@@ -283,6 +284,6 @@ class Sections:
         nemo = self.model(c["model"])
         audio = self.mp4(c["minutes"])
         args = {"nemo": str(nemo), "home": self.home, "audio": str(audio), **extra}
-        args.update({k: c[k] for k in ("precisions", "batches", "chunks") if k in c})
+        args.update({k: c[k] for k in ("modes", "batches", "graphs") if k in c})
         r = run_child("gpu", args, log=self.log)
         return r
