@@ -30,6 +30,7 @@ if [ -d .debs ]; then
   for f in .debs/*.deb; do dpkg -x "$f" /tmp/debroot; done
   export PATH=/tmp/debroot/usr/bin:$PATH LD_LIBRARY_PATH=/tmp/debroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
 fi
+command -v ffmpeg >/dev/null || { echo "gpu_check: no ffmpeg on this machine (carry Debian's ffmpeg .debs)"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 "$PY" - <<'PY' || exit 1
 import torch, nemo, nemo_desk

@@ -223,3 +223,20 @@ def test_no_cuda_graphs_flag_reaches_the_job_and_survives_the_journal(tmp_path):
     off = job("--no-cuda-graphs")
     assert off.model.cuda_graphs is False and job_from_json(job_to_json(off)).model.cuda_graphs is False
     assert off.model.key == job().model.key  # switching graphs needs no reload
+
+
+def test_a_gpu_load_sizes_the_batch_from_free_vram(monkeypatch, tmp_path):
+    from nemo_desk.engine import vram
+
+    def run(free_gb):
+        report = DeviceReport("cuda", "auto", "RTX 4090", 24.0, free_gb, "8.9", "12.9", precision=Precision.BF16)
+        monkeypatch.setattr(models_mod, "preflight", lambda *a, **k: report)
+        monkeypatch.setattr(models_mod, "load_from_folder",
+                            lambda folder, device, *a: LoadedModel(SPEC, FakeModel(), device, folder,
+                                                                   precision=Precision.BF16))
+        store = SimpleNamespace(ensure_catalog_model=lambda spec, obs, cancel: tmp_path,
+                                fileops=SimpleNamespace(with_observer=lambda obs: SimpleNamespace(
+                                    call=lambda op, path, fn, *args: fn(*args))))
+        return ModelManager(store, platform="linux").get(ModelRef(device="auto")).default_batch
+
+    assert run(22.0) == 16 and run(3.0) == vram.gpu_batch(3.0, SPEC.size_gb, Precision.BF16, SPEC.max_chunk_s) < 16
