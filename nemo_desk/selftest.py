@@ -110,7 +110,7 @@ def _check_gpu_decoder() -> Check:
     slower on every GPU without saying why: this check fails for that packaging bug."""
     try:
         import cuda.bindings
-        import cuda.pathfinder  # noqa: F401
+        import cuda.pathfinder
         from cuda.bindings import driver  # noqa: F401
     except Exception as exc:
         return Check("GPU decoder", False, f"cuda-bindings cannot be loaded ({_one_line(exc)}); decoding on a "

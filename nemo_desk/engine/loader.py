@@ -116,11 +116,11 @@ def nested_restores_on_cpu() -> Iterator[None]:
                 bound.arguments["map_location"] = torch.device("cpu")
             return original(*bound.args, **bound.kwargs)
 
-        SaveRestoreConnector.restore_from = restore_from  # type: ignore[method-assign]
+        SaveRestoreConnector.restore_from = restore_from
         try:
             yield
         finally:
-            SaveRestoreConnector.restore_from = original  # type: ignore[method-assign]
+            SaveRestoreConnector.restore_from = original
 
 
 def place(loaded: LoadedModel, device: str, precision: Precision = Precision.FP32) -> None:

@@ -65,14 +65,17 @@ class ModelManager:
         if ref.path:
             observer(LogEvent("warning", FOREIGN_MODEL_NOTE))
             folder = self.store.import_local(Path(ref.path), observer, cancel)
+            size_gb = weights_size_gb(folder)
+        else:
+            assert spec is not None
+            size_gb = spec.size_gb
         # Before any download: `--device cuda` on an unusable GPU must fail in a second.
-        size_gb = weights_size_gb(folder) if ref.path else spec.size_gb
         chunk_s = spec.max_chunk_s if spec else 30.0
         report = preflight(ref.device, lambda p: vram.need_gb(size_gb, p, 1, chunk_s),
                            fp16_validated=bool(spec and spec.fp16_validated))
         self._report = report
         observer(LogEvent("info", f"Device: {report.summary()}"))
-        if not ref.path:
+        if spec is not None:
             folder = self.store.ensure_catalog_model(spec, observer, cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()
