@@ -259,3 +259,40 @@ def test_non_ascii_text_is_kept_exactly() -> None:
 def test_invalid_rules_are_rejected(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         CueRules(**kwargs)
+
+
+def lines_of(text: str, width: int = 42) -> list[str]:
+    from nemo_desk.export.cues import wrap_lines
+    from nemo_desk.export.tokens import Token
+
+    return wrap_lines([Token(w, 0.0, 0.0) for w in text.split()], width)
+
+
+def test_text_that_fits_one_line_is_one_line() -> None:
+    assert lines_of("Short enough for one line, really.") == ["Short enough for one line, really."]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # After punctuation, even if another split would be a little more even.
+        ("We went down to the river early, because the weather was fine.",
+         ["We went down to the river early,", "because the weather was fine."]),
+        # Before a conjunction rather than mid-phrase.
+        ("She took the long road home that night and stopped at the bakery",
+         ["She took the long road home that night", "and stopped at the bakery"]),
+        # Never between an article and its noun, even for perfect balance.
+        ("I could not believe what I saw in the kitchen drawer today",
+         ["I could not believe what I saw", "in the kitchen drawer today"]),
+    ],
+)
+def test_two_lines_break_where_a_subtitler_would(text: str, expected: list[str]) -> None:
+    assert lines_of(text) == expected
+
+
+def test_no_lone_word_on_a_line() -> None:
+    # Greedy filling would leave "Yes." or "tomorrow." alone on a line.
+    lines = lines_of("Absolutely, I will be there at the station tomorrow.")
+    assert len(lines) == 2 and all(len(line.split()) >= 2 for line in lines)
+    lines = lines_of("Yes. I will be there at the station early tomorrow morning.")
+    assert all(len(line.split()) >= 2 for line in lines)

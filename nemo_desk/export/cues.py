@@ -80,8 +80,8 @@ class CueRules:
             raise ValueError("max_cps must be positive")
         if self.min_gap_frames < 0:
             raise ValueError("min_gap_frames must not be negative")
-        if self.fps is not None and not 1 <= self.fps <= 1000:
-            raise ValueError("fps must be between 1 and 1000")
+        if self.fps is not None and not 1 <= self.fps <= 300:
+            raise ValueError("fps must be between 1 and 300")
 
     @property
     def frame_rate(self) -> float:
@@ -99,7 +99,7 @@ class CueRules:
 
     def for_source(self, fps: float | None) -> "CueRules":
         """These rules with the source's frame rate, unless one was chosen explicitly."""
-        if self.fps is not None or not fps or not 1 <= fps <= 1000:
+        if self.fps is not None or not fps or not 1 <= fps <= 300:
             return self
         return replace(self, fps=fps)
 
