@@ -3,7 +3,9 @@
 The style is what a video editor can use as is or restyle in Aegisub: a sans-serif
 font sized for a 1920x1080 script, white text on a black outline, bottom centre.
 A cue's speaker is the event's Name field (shown by Aegisub, ignored by players).
-Text is escaped so a brace in a transcript never becomes an override block.
+Text is escaped so a brace in a transcript never becomes an override block. ASS counts
+time in centiseconds, so times are the cues' rounded to 10 ms (a 2-frame gap at
+23.976 fps may show as 80 ms there; TTML, SRT and VTT keep milliseconds).
 """
 from __future__ import annotations
 
