@@ -17,7 +17,7 @@ from tests.support.cue_checks import check_cues, fewest_unreadable, output_group
 from tests.support.transcript_strategies import transcripts
 
 DEFAULT = PROFILES["broadcast"]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_the_default_profile_is_the_broadcast_rules() -> None:
@@ -59,7 +59,7 @@ def test_every_profile_and_frame_rate_keeps_its_rules(transcript: Transcript, na
     check_cues(transcript, build_cues(transcript, rules), rules, exact_spacing=False)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(transcripts(max_words=9, cjk=False))
 def test_only_unavoidable_cues_are_read_too_fast(transcript: Transcript) -> None:
     """No regrouping (merging with a neighbour, splitting differently) could do better."""
