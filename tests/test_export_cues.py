@@ -6,8 +6,7 @@ import itertools
 import pytest
 
 from nemo_desk.core.transcript import Segment, Transcript, Word
-from nemo_desk.export import Cue, CueRules, build_cues
-from nemo_desk.export.tokens import transcript_tokens
+from nemo_desk.export import CueRules, build_cues
 from tests.support.cue_checks import check_cues
 from tests.support.export_helpers import CJK_PUNCT, CJK_VOCAB, random_transcript
 

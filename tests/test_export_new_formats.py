@@ -105,7 +105,8 @@ def test_docx_has_title_details_and_one_paragraph_per_turn() -> None:
     assert paras[0] == "talk.mp4"
     assert "2026-11-29" in paras[1] and "parakeet-tdt-0.6b-v2" in paras[1] and "Zoë" in paras[1]
     # Speaker turns (and a new paragraph after the 3.3 s pause).
-    assert paras[2:] == ['[00:00:00] Ana: Hello, "Bo" <&> {brace}', "[00:00:02] Bo: Ça va?", "[00:00:06] Bo: 東京です。"]
+    assert paras[2:] == ['[00:00:00] Ana: Hello, "Bo" <&> {brace}', "[00:00:02] Bo: Ça va?",
+                         "[00:00:06] Bo: 東京です。"]
     assert document.core_properties.title == "talk.mp4"
 
 

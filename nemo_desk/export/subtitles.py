@@ -2,9 +2,9 @@
 
 Both are returned as `str` with "\n" line endings; the writer encodes them as UTF-8
 without a byte order mark (every current player reads that, and a BOM shows up as a
-stray character in some web tools). SubRip has no speaker field, so speakers show only
-in the VTT (as voice spans) and the other formats; every cue holds one speaker. Times are rounded to whole milliseconds, which keeps
-the no-overlap guarantee of the cues: rounding never reverses the order of two times.
+stray character in some web tools). Times are whole milliseconds already (see `cues`),
+so the gaps between cues survive exactly. SubRip has no speaker field: speakers show in
+the VTT (as voice spans) and the other formats; every cue holds one speaker.
 """
 from __future__ import annotations
 

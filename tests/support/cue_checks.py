@@ -9,7 +9,6 @@ would have fewer (checked by brute force in the tests on small transcripts).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 from nemo_desk.core.transcript import Transcript
 from nemo_desk.export import Cue, CueRules
@@ -17,19 +16,6 @@ from nemo_desk.export.tokens import Token, join_tokens, transcript_tokens
 
 EPS = 1e-6
 MS = 0.0011  # one rendered millisecond, plus float noise
-
-
-@dataclass(frozen=True)
-class Group:
-    tokens: tuple[Token, ...]
-
-    @property
-    def start(self) -> float:
-        return self.tokens[0].start
-
-    @property
-    def chars(self) -> int:
-        return len(join_tokens(self.tokens))
 
 
 def needs(chars: int, rules: CueRules) -> float:
@@ -166,7 +152,8 @@ def _check_pauses(cue: Cue, group: list[Token], groups: list[list[Token]], k: in
     for i in range(1, len(group)):
         if group[i].start - group[i - 1].end > rules.pause_split + EPS:
             head, tail = group[:i], group[i:]
-            head_short = needs(len(join_tokens(head)), rules) > can_have(head[0].start, tail[0].start, media, rules) - EPS
+            head_have = can_have(head[0].start, tail[0].start, media, rules)
+            head_short = needs(len(join_tokens(head)), rules) > head_have - EPS
             tail_end = max(media, max(t.end for t in tail))
             tail_short = needs(len(join_tokens(tail)), rules) > can_have(tail[0].start, nxt, tail_end, rules) - EPS
             assert head_short or tail_short, cue
