@@ -25,6 +25,7 @@ from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
 from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.export import FORMATS
+from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
 from nemo_desk.media import find_media_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -54,10 +55,43 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--chunk-seconds", type=float, help="longest piece of audio per model call (default: the model's)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
     t.add_argument("--retry-seconds", type=float, help="how long to wait out a locked file (default 10)")
+    _add_subtitle_arguments(t)
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
     m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
     return parser
+
+
+def _add_subtitle_arguments(t: argparse.ArgumentParser) -> None:
+    s = t.add_argument_group("subtitles", "cue rules for SRT, VTT, ASS and TTML (default: the profile "
+                                          "chosen in the settings, else broadcast)")
+    s.add_argument("--subtitle-profile", choices=PROFILE_NAMES,
+                   help="broadcast: 42x2, 17 chars/s, 0.833-7 s, 2-frame gaps; children: 13 chars/s; "
+                        "social: one line of 32; custom: the values set in the settings dialog")
+    s.add_argument("--max-chars", type=int, metavar="N", help="characters per line")
+    s.add_argument("--max-lines", type=int, metavar="N", help="lines per cue")
+    s.add_argument("--max-cps", type=float, metavar="CPS", help="reading speed, characters per second")
+    s.add_argument("--min-duration", type=float, metavar="S", help="shortest cue, seconds")
+    s.add_argument("--max-duration", type=float, metavar="S", help="longest cue, seconds")
+    s.add_argument("--min-gap-frames", type=int, metavar="N", help="frames between cues")
+    s.add_argument("--fps", type=float, help="frame rate for the gap (default: the video's, else 25)")
+    s.add_argument("--txt-timestamps", action="store_true", help="start each TXT paragraph with its time")
+
+
+def _subtitle_overrides(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name, None) for name, *_ in RULE_LIMITS}
+
+
+def _apply_subtitle_rules(args: argparse.Namespace, services, reporter: "TerminalReporter") -> None:
+    """The chosen profile with the flags' changes, on the pipeline (ValueError: unusable)."""
+    from nemo_desk.export.profiles import with_overrides
+    from nemo_desk.settings import Settings
+
+    settings = getattr(services, "settings", None) or Settings.load(
+        services.paths.settings_file, warn=lambda m: reporter.line(f"warning: {m}"))
+    base = settings.cue_rules(args.subtitle_profile)
+    services.pipeline.rules = with_overrides(base, _subtitle_overrides(args))
+    services.pipeline.txt_timestamps = args.txt_timestamps or settings.txt_timestamps
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -190,6 +224,11 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: Te
         raise SystemExit("nemo-desk: give files to transcribe, or --resume to continue the last run, not both")
     if not args.resume and not args.inputs:
         raise SystemExit("nemo-desk: say which files to transcribe (or --resume)")
+    problem = next((check_rule(k, v) for k, v in _subtitle_overrides(args).items()
+                    if v is not None and check_rule(k, v)), None)
+    if problem:  # before anything starts; the same table as the settings file's ranges
+        err.write(f"nemo-desk: --{problem}\n")
+        return EXIT_USAGE
     files = expand_inputs(args.inputs)
     if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
@@ -197,6 +236,11 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: Te
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:
+        try:
+            _apply_subtitle_rules(args, services, reporter)
+        except ValueError as exc:
+            err.write(f"nemo-desk: {exc}\n")
+            return EXIT_USAGE
         jobs = _resumed_jobs(services.journal, reporter) if args.resume else _new_batch(services.journal, args, files)
         return _run_jobs(services, jobs, reporter)
     finally:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 from nemo_desk.export import FORMATS, CueRules
+from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, check_rule, profile_rules
 from nemo_desk.locks.fileops import FileOps
 
 SETTINGS_VERSION = 1
@@ -38,9 +39,16 @@ class Settings:
     retry_seconds: float = 10.0  # how long a locked file is waited out
     batch_size: int = 0  # chunks per model call; 0 = the model's default
     chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default
+    # Subtitle rules: a named profile (export/profiles.py); the "custom" one uses the
+    # values below, which the settings dialog edits.
+    subtitle_profile: str = "broadcast"
     max_chars_per_line: int = 42
     max_lines: int = 2
     max_cue_duration: float = 7.0
+    custom_max_cps: float = 17.0
+    custom_min_duration: float = 0.833
+    custom_min_gap_frames: int = 2
+    txt_timestamps: bool = False  # a time stamp before each TXT paragraph
     # Last choices in the options panel.
     model_id: str = DEFAULT_MODEL_ID
     local_model_path: str = ""  # set when the user chose a .nemo file
@@ -55,10 +63,13 @@ class Settings:
     splitter_state: str = ""
 
     # -- derived values the engine takes ---------------------------------------------
-    def cue_rules(self) -> CueRules:
-        return CueRules(max_chars_per_line=self.max_chars_per_line, max_lines=self.max_lines,
-                        max_duration=self.max_cue_duration,
-                        min_duration=min(CueRules().min_duration, self.max_cue_duration))
+    def cue_rules(self, profile: str | None = None) -> CueRules:
+        """The rules of `profile` (default: the chosen one); "custom" is this file's values."""
+        custom = CueRules(max_chars_per_line=self.max_chars_per_line, max_lines=self.max_lines,
+                          max_duration=self.max_cue_duration, max_cps=self.custom_max_cps,
+                          min_duration=min(self.custom_min_duration, self.max_cue_duration),
+                          min_gap_frames=self.custom_min_gap_frames)
+        return profile_rules(profile or self.subtitle_profile, custom)
 
     def path_overrides(self) -> dict[str, str]:
         """For build_services(path_overrides=...)."""
@@ -100,6 +111,11 @@ class Settings:
                 continue
             values[f.name] = value
         settings = cls(**values)
+        if "subtitle_profile" not in data and any(
+                k in data and values.get(k) != getattr(defaults, k)
+                for k in ("max_chars_per_line", "max_lines", "max_cue_duration")):
+            # A file from before profiles existed, with line rules the user changed.
+            settings.subtitle_profile = CUSTOM
         settings._repair(warn)
         return settings
 
@@ -126,6 +142,10 @@ class Settings:
             ("max_lines", 1 <= self.max_lines <= 10),
             ("max_cue_duration", 0.5 <= self.max_cue_duration <= 60),
             ("device", self.device in ("auto", "cpu", "cuda")),
+            ("subtitle_profile", self.subtitle_profile in PROFILE_NAMES),
+            ("custom_max_cps", check_rule("max_cps", self.custom_max_cps) is None),
+            ("custom_min_duration", check_rule("min_duration", self.custom_min_duration) is None),
+            ("custom_min_gap_frames", check_rule("min_gap_frames", self.custom_min_gap_frames) is None),
         )
         for name, ok in checks:
             if not ok:

@@ -123,8 +123,8 @@ def test_bad_inputs_mixed_with_good(tmp_path, speech_dir, tiny_steered, app_home
 
 
 def test_unknown_format_is_a_usage_error(tmp_path, app_home):
-    with pytest.raises(SystemExit, match="unknown format docx"):
-        run_cli(str(tmp_path / "x.wav"), "--format", "srt,docx")
+    with pytest.raises(SystemExit, match="unknown format pdf"):
+        run_cli(str(tmp_path / "x.wav"), "--format", "srt,pdf")
 
 
 def test_console_script_exit_codes(tmp_path, speech_dir, tiny_steered):

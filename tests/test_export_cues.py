@@ -6,8 +6,8 @@ import itertools
 import pytest
 
 from nemo_desk.core.transcript import Segment, Transcript, Word
-from nemo_desk.export import Cue, CueRules, build_cues
-from nemo_desk.export.tokens import transcript_tokens
+from nemo_desk.export import CueRules, build_cues
+from tests.support.cue_checks import check_cues
 from tests.support.export_helpers import CJK_PUNCT, CJK_VOCAB, random_transcript
 
 EPS = 1e-6  # the layout's own slack for float noise (tokens.TIME_EPS)
@@ -26,53 +26,11 @@ def one_segment(words: list[Word], **kw) -> Transcript:
     return Transcript([seg], duration=words[-1].end + 1, **kw)
 
 
-def check_invariants(transcript: Transcript, cues: list[Cue], rules: CueRules, exact_spacing: bool = True) -> None:
-    expected_words = [w for w in transcript_tokens(transcript)]
-    # Every word exactly once, in order, with the times the layout was given.
-    shown = [w for c in cues for w in c.words]
-    assert [w.text for w in shown] == [t.text for t in expected_words]
-    assert [(w.start, w.end) for w in shown] == [(t.start, t.end) for t in expected_words]
-
-    for k, cue in enumerate(cues):
-        assert cue.words and cue.lines
-        single_word = len(cue.words) == 1
-        assert len(cue.lines) <= rules.max_lines
-        for line in cue.lines:
-            assert line == line.strip() and line
-            if len(line) > rules.max_chars_per_line:
-                # Only a word that cannot fit any line may overflow, and then alone.
-                assert line in {w.text for w in cue.words}, (line, cue)
-                assert len(line) > rules.max_chars_per_line
-        if exact_spacing:
-            # Lines hold whole words: no word split, none merged, none lost.
-            assert [p for line in cue.lines for p in line.split()] == [w.text for w in cue.words]
-        else:
-            assert "".join(cue.text.split()) == "".join(w.text for w in cue.words)
-        if not single_word:
-            assert cue.end - cue.start <= rules.max_duration + EPS, cue
-        assert cue.start <= cue.end
-        # The cue spans the words it shows; only the next cue's start may cut it.
-        assert cue.start <= min(w.start for w in cue.words) + EPS
-        last_end = max(w.end for w in cue.words)
-        if k + 1 < len(cues):
-            nxt = cues[k + 1]
-            assert cue.end <= nxt.start + EPS, (cue, nxt)
-            assert cue.start <= nxt.start
-            assert cue.end >= min(last_end, nxt.start - rules.min_gap) - EPS
-            assert nxt.start - cue.end >= rules.min_gap - EPS or cue.end == cue.start
-        else:
-            assert cue.end >= last_end - EPS
-
-    # A pause longer than pause_split never sits inside a cue.
-    for cue in cues:
-        for a, b in zip(cue.words, cue.words[1:]):
-            assert b.start - a.end <= rules.pause_split + EPS, cue
-
-
-def best_two_line_width(words: list[str]) -> int:
-    return min(
-        max(len(" ".join(words[:i])), len(" ".join(words[i:]))) for i in range(1, len(words))
-    )
+PROFILE_RULES = {
+    "narrow-1-line": CueRules(max_chars_per_line=20, max_lines=1, max_duration=3.0, min_duration=0.5, max_cps=20),
+    "3-lines-30fps": CueRules(max_chars_per_line=32, max_lines=3, max_duration=5.0, min_duration=1.0, fps=30),
+    "short-pauses-no-gap": CueRules(pause_split=0.2, min_duration=0.0, min_gap_frames=0),
+}
 
 
 @pytest.mark.parametrize("seed", range(150))
@@ -80,28 +38,14 @@ def test_random_transcripts_keep_all_rules(seed: int) -> None:
     # Odd seeds have no pause long enough to force a cue break: all layout, no pauses.
     transcript = random_transcript(seed, max_gap=1.2 if seed % 2 == 0 else 0.45)
     rules = CueRules()
-    cues = build_cues(transcript, rules)
-    check_invariants(transcript, cues, rules)
-    for cue in cues:
-        if len(cue.lines) == 2:
-            texts = [w.text for w in cue.words]
-            # Two lines are as balanced as any split of these words can be.
-            assert max(map(len, cue.lines)) == best_two_line_width(texts), cue.lines
+    check_cues(transcript, build_cues(transcript, rules), rules)
 
 
 @pytest.mark.parametrize("seed", range(40))
-@pytest.mark.parametrize(
-    "rules",
-    [
-        CueRules(max_chars_per_line=20, max_lines=1, max_duration=3.0),
-        CueRules(max_chars_per_line=32, max_lines=3, max_duration=5.0, min_duration=1.0, min_gap=0.08),
-        CueRules(pause_split=0.2, min_duration=0.0),
-    ],
-    ids=["narrow-1-line", "3-lines-gap", "short-pauses"],
-)
+@pytest.mark.parametrize("rules", PROFILE_RULES.values(), ids=PROFILE_RULES.keys())
 def test_random_transcripts_with_other_rules(seed: int, rules: CueRules) -> None:
     transcript = random_transcript(seed + 1000)
-    check_invariants(transcript, build_cues(transcript, rules), rules)
+    check_cues(transcript, build_cues(transcript, rules), rules)
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -109,7 +53,7 @@ def test_segments_without_word_times_follow_the_same_rules(seed: int) -> None:
     transcript = random_transcript(seed + 2000, with_word_times=False)
     rules = CueRules()
     cues = build_cues(transcript, rules)
-    check_invariants(transcript, cues, rules)
+    check_cues(transcript, cues, rules)
     # Estimated words stay inside their segment's span.
     spans = [(s.start, s.end) for s in transcript.segments]
     for cue in cues:
@@ -122,7 +66,7 @@ def test_cjk_words_keep_their_spacing(seed: int) -> None:
     transcript = random_transcript(seed + 3000, vocab=CJK_VOCAB, punct=CJK_PUNCT)
     rules = CueRules()
     cues = build_cues(transcript, rules)
-    check_invariants(transcript, cues, rules, exact_spacing=False)
+    check_cues(transcript, cues, rules, exact_spacing=False)
     for cue in cues:
         # Japanese and Chinese are written without spaces between words.
         assert not any(" " in line for line in cue.lines)
@@ -180,11 +124,17 @@ def test_prefers_breaking_at_a_short_pause() -> None:
 
 
 def test_pause_starts_a_new_cue_even_for_short_text() -> None:
-    words = [Word("Yes", 0.0, 0.3), Word("no", 0.9, 1.2)]
+    words = [Word("Yes", 0.0, 0.3), Word("no", 1.5, 1.8)]
     cues = build_cues(one_segment(words))
     assert [c.text for c in cues] == ["Yes", "no"]
     # A shorter pause keeps them together.
     words = [Word("Yes", 0.0, 0.3), Word("no", 0.7, 1.0)]
+    assert [c.text for c in build_cues(one_segment(words))] == ["Yes no"]
+
+
+def test_a_pause_is_bridged_rather_than_flashing_a_cue() -> None:
+    # "Yes" alone could stay up 0.82 s before "no" (less the gap): under 5/6 s.
+    words = [Word("Yes", 0.0, 0.3), Word("no", 0.9, 1.2)]
     assert [c.text for c in build_cues(one_segment(words))] == ["Yes no"]
 
 
@@ -201,7 +151,8 @@ def test_word_longer_than_max_duration_gets_its_own_cue() -> None:
     words = [Word("so", 0.0, 0.2), Word("loooong", 0.25, 9.25), Word("end", 9.3, 9.5)]
     cues = build_cues(one_segment(words))
     assert [c.text for c in cues] == ["so", "loooong", "end"]
-    assert cues[1].start <= 0.25 and cues[1].end >= 9.25
+    # It stays up to 2 frames (at 25 fps) before "end", cutting its tail by 0.05 s.
+    assert cues[1].start == 0.25 and cues[1].end == pytest.approx(9.3 - 0.08)
 
 
 def test_many_quick_words_respect_max_duration() -> None:
@@ -211,12 +162,39 @@ def test_many_quick_words_respect_max_duration() -> None:
     assert all(c.end - c.start <= 7.0 + EPS for c in cues)
 
 
-def test_short_cue_lingers_but_never_into_the_next_one() -> None:
-    words = [Word("Hi", 0.0, 0.2), Word("there", 0.75, 1.0)]
-    cues = build_cues(one_segment(words), CueRules(min_duration=0.7))
-    assert cues[0].end == pytest.approx(0.7)
-    cues = build_cues(one_segment(words), CueRules(min_duration=1.0))
-    assert cues[0].end == pytest.approx(0.75)
+def test_short_cue_lingers_for_its_minimum_duration() -> None:
+    words = [Word("Hi", 0.0, 0.2), Word("there", 2.0, 2.3)]
+    cues = build_cues(one_segment(words))
+    assert cues[0].end == pytest.approx(0.833)
+    cues = build_cues(one_segment(words), CueRules(min_duration=1.2))
+    assert cues[0].end == pytest.approx(1.2)
+
+
+def test_a_short_gap_is_chained_to_exactly_two_frames() -> None:
+    words = [Word("Hi", 0.0, 0.2), Word("there", 1.2, 1.5)]
+    cues = build_cues(one_segment(words))
+    assert [c.text for c in cues] == ["Hi", "there"]
+    # 0.833 would leave 0.367 s of empty screen; the cue stays up until 2 frames before.
+    assert cues[0].end == pytest.approx(1.2 - 0.08)
+    # At 23.976 fps two frames are 83.4 ms: rounded up to whole milliseconds.
+    cues = build_cues(one_segment(words), CueRules(fps=24000 / 1001))
+    assert cues[0].end == pytest.approx(1.2 - 0.084)
+
+
+def test_a_cue_read_too_fast_stays_up_into_free_time() -> None:
+    text = "This sentence has a lot of characters for the time."  # 51 characters
+    words = words_at(text.split(), dur=0.12, gap=0.02)  # spoken in 1.4 s: 36 characters/s
+    t = Transcript([Segment(text, words[0].start, words[-1].end, tuple(words))], duration=20.0)
+    (cue,) = build_cues(t)
+    assert cue.end - cue.start == pytest.approx(51 / 17, abs=0.001)
+
+
+def test_a_cue_read_too_fast_never_runs_into_the_next() -> None:
+    first = words_at("This sentence has a lot of characters for the time.".split(), dur=0.12, gap=0.02)
+    second = words_at("Then more words follow straight after it in a second cue.".split(),
+                      start=first[-1].end + 0.6, dur=0.3, gap=0.05)
+    cues = build_cues(one_segment(first + second), CueRules(max_chars_per_line=42, max_lines=2))
+    assert cues[0].end <= cues[1].start - 0.08 + 1e-9
 
 
 def test_last_cue_does_not_linger_past_the_media_end() -> None:
@@ -272,9 +250,48 @@ def test_non_ascii_text_is_kept_exactly() -> None:
         {"min_duration": 8.0},
         {"min_duration": -1},
         {"pause_split": 0},
-        {"min_gap": -0.1},
+        {"min_gap_frames": -1},
+        {"max_cps": 0},
+        {"fps": 0.5},
     ],
 )
 def test_invalid_rules_are_rejected(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         CueRules(**kwargs)
+
+
+def lines_of(text: str, width: int = 42) -> list[str]:
+    from nemo_desk.export.cues import wrap_lines
+    from nemo_desk.export.tokens import Token
+
+    return wrap_lines([Token(w, 0.0, 0.0) for w in text.split()], width)
+
+
+def test_text_that_fits_one_line_is_one_line() -> None:
+    assert lines_of("Short enough for one line, really.") == ["Short enough for one line, really."]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # After punctuation, even if another split would be a little more even.
+        ("We went down to the river early, because the weather was fine.",
+         ["We went down to the river early,", "because the weather was fine."]),
+        # Before a conjunction rather than mid-phrase.
+        ("She took the long road home that night and stopped at the bakery",
+         ["She took the long road home that night", "and stopped at the bakery"]),
+        # Never between an article and its noun, even for perfect balance.
+        ("I could not believe what I saw in the kitchen drawer today",
+         ["I could not believe what I saw", "in the kitchen drawer today"]),
+    ],
+)
+def test_two_lines_break_where_a_subtitler_would(text: str, expected: list[str]) -> None:
+    assert lines_of(text) == expected
+
+
+def test_no_lone_word_on_a_line() -> None:
+    # Greedy filling would leave "Yes." or "tomorrow." alone on a line.
+    lines = lines_of("Absolutely, I will be there at the station tomorrow.")
+    assert len(lines) == 2 and all(len(line.split()) >= 2 for line in lines)
+    lines = lines_of("Yes. I will be there at the station early tomorrow morning.")
+    assert all(len(line.split()) >= 2 for line in lines)

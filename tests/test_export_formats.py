@@ -83,7 +83,7 @@ def test_srt_shape_for_a_known_transcript() -> None:
     t = transcript_of([("Hello", 1.0, 1.4), ("world.", 1.5, 2.0)], [("Again", 5.25, 5.5)])
     text = render_srt(t)
     parsed = parse_srt(text)
-    assert [(p.start, p.end, p.text) for p in parsed] == [(1.0, 2.0, "Hello world."), (5.25, 5.95, "Again")]
+    assert [(p.start, p.end, p.text) for p in parsed] == [(1.0, 2.0, "Hello world."), (5.25, 6.083, "Again")]
     assert text.startswith("1\n00:00:01,000 --> 00:00:02,000\nHello world.\n\n2\n")
     assert "\r" not in text and "\ufeff" not in text
 
@@ -208,16 +208,16 @@ def test_json_rejects_foreign_documents() -> None:
 
 # -- names -----------------------------------------------------------------------------------
 def test_format_names() -> None:
-    assert FORMATS == ("srt", "txt", "vtt", "json")
+    assert FORMATS == ("srt", "txt", "vtt", "json", "ass", "ttml", "docx", "csv")
     assert normalise_formats(["SRT", ".txt", " vtt ", "srt"]) == ("srt", "txt", "vtt")
     assert normalise_formats("json,srt") == ("json", "srt")
 
 
-@pytest.mark.parametrize("bad", [["docx"], ["srt", "ass"], [], ""])
+@pytest.mark.parametrize("bad", [["pdf"], ["srt", "fcpxml"], [], ""])
 def test_unknown_or_missing_format_lists_valid_ones(bad) -> None:
     with pytest.raises(ExportError) as info:
         normalise_formats(bad)
-    assert "srt, txt, vtt, json" in str(info.value)
+    assert "srt, txt, vtt, json, ass, ttml, docx, csv" in str(info.value)
     assert "\n" not in str(info.value)
 
 

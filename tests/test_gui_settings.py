@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from nemo_desk.core.events import RetryEvent
+from nemo_desk.export import CueRules
+from nemo_desk.export.profiles import PROFILES
 from nemo_desk.locks.fileops import FileOps, RetryPolicy
 from nemo_desk.settings import Settings
 from tests.support.gui_helpers import GUI_MARKS, dialogs_rec, gui_settings, make_window, no_leaks  # noqa: F401
@@ -23,7 +25,8 @@ def _guards(no_leaks):
 
 def _changed() -> Settings:
     return Settings(models_dir="D:/models", temp_dir="D:/tmp", output_dir="C:/Users/ana/Subtitles",
-                    retry_seconds=25.0, batch_size=2, chunk_seconds=20.0, max_chars_per_line=37, max_lines=1,
+                    retry_seconds=25.0, batch_size=2, chunk_seconds=20.0, subtitle_profile="custom",
+                    max_chars_per_line=37, max_lines=1, custom_max_cps=20.0, txt_timestamps=True,
                     max_cue_duration=5.5, model_id="nvidia/canary-1b-v2", device="cpu",
                     formats=["vtt", "json"], language="de", target_language="en",
                     window_geometry="AdnQyw==", splitter_state="AAAA")
@@ -56,7 +59,7 @@ def test_missing_file_gives_defaults_silently(tmp_path):
 def test_bad_values_fall_back_one_by_one(tmp_path):
     path = tmp_path / "settings.json"
     data = dataclasses.asdict(_changed())
-    data.update(batch_size="four", retry_seconds=-3, formats=["srt", "docx"], max_lines=True, unknown_key=1)
+    data.update(batch_size="four", retry_seconds=-3, formats=["srt", "pdf"], max_lines=True, unknown_key=1)
     path.write_text(json.dumps(data), encoding="utf-8")
     warnings: list[str] = []
     loaded = Settings.load(path, warn=warnings.append)
@@ -80,13 +83,14 @@ def test_settings_write_waits_out_a_locked_file(tmp_path, locksim):
 def test_cue_rules_and_overrides():
     s = _changed()
     rules = s.cue_rules()
-    assert (rules.max_chars_per_line, rules.max_lines, rules.max_duration) == (37, 1, 5.5)
+    assert (rules.max_chars_per_line, rules.max_lines, rules.max_duration, rules.max_cps) == (37, 1, 5.5, 20.0)
+    assert s.cue_rules("social").max_lines == 1 and Settings().cue_rules() == CueRules()
     assert s.path_overrides() == {"models": "D:/models", "temp": "D:/tmp"}
     assert Settings().path_overrides() == {}
 
 
 def test_window_geometry_and_choices_persist(make_window, services, qtbot):
-    first = make_window(gui_settings(retry_seconds=3.0, max_chars_per_line=30))
+    first = make_window(gui_settings(retry_seconds=3.0, max_chars_per_line=30, subtitle_profile="custom"))
     assert services.fileops.policy.budget_s == 3.0  # applied to the engine at once
     assert services.pipeline.rules.max_chars_per_line == 30
     first.resize(760, 560)  # inside the offscreen screen (800x800): restoreGeometry clamps to it
@@ -108,6 +112,7 @@ def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, q
 
     dialog = SettingsDialog(gui_settings())
     qtbot.addWidget(dialog)
+    dialog.profile.setCurrentIndex(dialog.profile.findData("custom"))
     dialog.max_chars.setValue(32)
     dialog.batch_size.setValue(3)
     dialog.output_dir.edit.setText("/tmp/subs")
@@ -116,7 +121,8 @@ def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, q
 
     window = make_window()
     dialogs_rec.answer("edit_settings", lambda parent, s: dataclasses.replace(s, retry_seconds=4.0, max_lines=1,
-                                                                              output_dir="/tmp/subs"))
+                                                                              output_dir="/tmp/subs",
+                                                                              subtitle_profile="custom"))
     window.open_settings()
     assert services.fileops.policy.budget_s == 4.0 and services.pipeline.rules.max_lines == 1
     assert window.options.choice().output_dir is not None
@@ -138,3 +144,43 @@ def test_cuda_graphs_switch_reaches_the_jobs(make_window, services, dialogs_rec,
     window.open_settings()
     job = window._make_job(Path("a.wav"))
     assert job.model.cuda_graphs is False and job.model.key == window.options.choice().model.key
+
+
+def test_settings_from_before_profiles_keep_their_line_rules(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"max_chars_per_line": 30, "max_lines": 1}), encoding="utf-8")
+    assert Settings.load(path).cue_rules().max_chars_per_line == 30  # became the custom profile
+    path.write_text(json.dumps({"max_chars_per_line": 42}), encoding="utf-8")
+    assert Settings.load(path).subtitle_profile == "broadcast"
+
+
+def test_bad_subtitle_settings_fall_back(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"subtitle_profile": "cinema", "custom_max_cps": 0.5, "custom_min_gap_frames": 99}),
+                    encoding="utf-8")
+    warnings: list[str] = []
+    loaded = Settings.load(path, warn=warnings.append)
+    assert (loaded.subtitle_profile, loaded.custom_max_cps, loaded.custom_min_gap_frames) == ("broadcast", 17.0, 2)
+    assert len(warnings) == 3
+
+
+def test_settings_dialog_profiles(make_window, services, qtbot):
+    from nemo_desk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(gui_settings(subtitle_profile="custom", max_chars_per_line=30, custom_max_cps=15.0))
+    qtbot.addWidget(dialog)
+    assert dialog.max_chars.isEnabled() and dialog.max_chars.value() == 30
+    dialog.max_cps.setValue(12.0)
+    dialog.profile.setCurrentIndex(dialog.profile.findData("social"))
+    # A named profile shows its own values, greyed out; the custom ones are kept.
+    assert not dialog.max_chars.isEnabled() and (dialog.max_chars.value(), dialog.max_lines.value()) == (32, 1)
+    dialog.txt_timestamps.setChecked(True)
+    edited = dialog.result_settings()
+    assert (edited.subtitle_profile, edited.max_chars_per_line, edited.custom_max_cps) == ("social", 30, 12.0)
+    assert edited.cue_rules() == PROFILES["social"] and edited.txt_timestamps
+    dialog.profile.setCurrentIndex(dialog.profile.findData("custom"))
+    assert dialog.max_cps.value() == 12.0 and dialog.max_cps.isEnabled()
+
+    window = make_window(edited)
+    assert services.pipeline.rules == PROFILES["social"] and services.pipeline.txt_timestamps
+    assert set(window.options.format_boxes) == {"srt", "txt", "vtt", "json", "ass", "ttml", "docx", "csv"}

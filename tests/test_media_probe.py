@@ -132,3 +132,34 @@ def test_useful_error_line_picks_the_reason() -> None:
 def test_input_arg_protects_odd_names() -> None:
     # Absolute (no leading '-') and explicitly the file protocol (no 'rf:' protocol).
     assert input_arg(Path("-rf:x.mp3")) == "file:" + os.path.abspath("-rf:x.mp3")
+
+
+@pytest.mark.parametrize(("rate", "fps"), [("24000/1001", 24000 / 1001), ("25", 25.0), ("30", 30.0)])
+def test_probe_gives_the_video_frame_rate(tmp_path: Path, speech: Path, ffmpeg: Ffmpeg, rate: str, fps: float) -> None:
+    from tests.support.audio import make_video_with_audio
+
+    for name in ("clip.mp4", "clip.mkv"):
+        info = probe(make_video_with_audio(speech, tmp_path / name, rate=rate), ffmpeg)
+        assert info.fps == pytest.approx(fps, abs=1e-9), name
+
+
+def test_audio_only_has_no_frame_rate(speech: Path, ffmpeg: Ffmpeg) -> None:
+    assert probe(speech, ffmpeg).fps is None
+    assert parse_probe_output(FFMPEG7_MP3_WITH_COVER, "x.mp3", 1).fps is None  # cover art: no video
+
+
+@pytest.mark.parametrize(
+    ("stream", "fps"),
+    [
+        ("h264 (High), yuv420p(progressive), 1920x1080, 23.98 fps, 23.98 tbr, 24k tbn (default)", 24000 / 1001),
+        ("h264, yuv420p, 1280x720, 29.97 fps, 29.97 tbr, 30k tbn", 30000 / 1001),
+        ("h264, yuv420p, 1280x720, 59.94 fps, 59.94 tbr, 60k tbn", 60000 / 1001),
+        ("vp8, yuv420p, 640x360, SAR 1:1 DAR 16:9, 1k tbr, 1k tbn", None),  # a time base, not a rate
+        ("mpeg2video (Main), yuv420p(tv), 720x576, 25 tbr, 90k tbn", 25.0),  # no fps: tbr
+        ("h264, yuv420p, 1920x1080, 50 fps (default)", 50.0),
+    ],
+)
+def test_frame_rate_from_the_stream_line(stream: str, fps: float | None) -> None:
+    text = f"Input #0, x, from 'v':\n  Stream #0:0: Video: {stream}\n  Stream #0:1: Audio: aac, 48000 Hz, stereo\n"
+    info = parse_probe_output(text, "v", 1)
+    assert info.fps == (pytest.approx(fps) if fps else None)

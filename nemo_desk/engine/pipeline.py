@@ -73,6 +73,8 @@ class Pipeline:
         self.fileops = fileops
         self.ledger = ledger
         self.rules = rules
+        # A time stamp before each TXT paragraph (set by the front end, like the rules).
+        self.txt_timestamps = False
 
     def run(self, job: Job, cancel: CancelToken | None = None, observer: ObserverFn = null_observer) -> JobResult:
         self._record(observer, job.id, "running")
@@ -116,7 +118,10 @@ class Pipeline:
             cancel.raise_if_cancelled()  # last point where a cancel leaves no output at all
             observer(Progress("writing", 0, len(job.formats)))
             outputs = write_outputs(transcript, job.source, job.formats, job.output_dir, fileops,
-                                    self.ledger, overwrite=job.overwrite, rules=self.rules)
+                                    self.ledger, overwrite=job.overwrite,
+                                    # Frame gaps follow the video's frame rate unless one was chosen.
+                                    rules=self.rules.for_source(info.fps),
+                                    txt_timestamps=self.txt_timestamps)
             for out in outputs:
                 if out.renamed_from is not None:
                     observer(LogEvent("warning", f"{out.renamed_from.name} exists and was not written by "

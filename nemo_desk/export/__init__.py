@@ -1,15 +1,15 @@
-"""Turning a `Transcript` into files: subtitle cues, SRT/VTT/TXT/JSON text, safe writing.
+"""Turning a `Transcript` into files: subtitle cues, SRT/VTT/TXT/JSON/ASS/TTML/DOCX/CSV, safe writing.
 
 No Qt, no torch, no NeMo here: the exporters are plain functions of the transcript, and
 all disk access goes through `FileOps` so Windows file locks are waited out.
 
-Every output is UTF-8 without a byte order mark, with "\\n" line endings (see
-`writer`). A transcript without speech still gives valid files (SRT empty, VTT just
-its header, TXT empty, JSON with no segments); saying "no speech found" is the caller's
+Every text output is UTF-8 without a byte order mark, with "\\n" line endings (see
+`writer`; CSV differs, for Excel). A transcript without speech still gives valid files
+(SRT empty, VTT just its header, TXT empty, JSON with no segments); saying "no speech found" is the caller's
 job (`Transcript.is_empty`).
 """
 from nemo_desk.export.cues import Cue, CueRules, build_cues, wrap_lines
-from nemo_desk.export.formats import FORMATS, normalise_formats, render
+from nemo_desk.export.formats import FORMATS, normalise_formats, render, render_bytes
 from nemo_desk.export.json_format import render_json, transcript_from_json, transcript_to_dict
 from nemo_desk.export.plaintext import paragraphs, render_txt
 from nemo_desk.export.subtitles import format_timestamp, render_srt, render_vtt
@@ -42,6 +42,7 @@ __all__ = [
     "output_path",
     "paragraphs",
     "render",
+    "render_bytes",
     "render_json",
     "render_srt",
     "render_txt",

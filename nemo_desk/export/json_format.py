@@ -6,7 +6,8 @@ milliseconds, so the same transcript always gives byte-identical output (diffabl
 hash-stable for the output ledger). Text is written as-is (`ensure_ascii=False`), not as
 \\u escapes. Words are the model's own words and times, unmodified apart from rounding;
 a segment without word times has an empty "words" list and "has_word_times" says which
-case the whole transcript is. `Transcript.meta` is not written: it holds engine
+case the whole transcript is. A "speaker" key appears on a segment or word only when
+the speaker is known. `Transcript.meta` is not written: it holds engine
 internals that are not a stable interface.
 """
 from __future__ import annotations
@@ -42,11 +43,20 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
                 "text": seg.text.strip(),
                 "start": _t(seg.start),
                 "end": _t(seg.end),
-                "words": [{"text": w.text, "start": _t(w.start), "end": _t(w.end)} for w in seg.words],
+                "words": [_speaker({"text": w.text, "start": _t(w.start), "end": _t(w.end)}, w.speaker)
+                          for w in seg.words],
+                **({"speaker": seg.speaker} if seg.speaker is not None else {}),
             }
             for seg in transcript.segments
         ],
     }
+
+
+def _speaker(item: dict[str, Any], speaker: str | None) -> dict[str, Any]:
+    # Only when known: a transcript without speakers gives the same bytes as before.
+    if speaker is not None:
+        item["speaker"] = speaker
+    return item
 
 
 def render_json(transcript: Transcript) -> str:
@@ -66,7 +76,9 @@ def transcript_from_json(text: str) -> Transcript:
                 text=s["text"],
                 start=float(s["start"]),
                 end=float(s["end"]),
-                words=tuple(Word(w["text"], float(w["start"]), float(w["end"])) for w in s["words"]),
+                words=tuple(Word(w["text"], float(w["start"]), float(w["end"]), w.get("speaker"))
+                            for w in s["words"]),
+                speaker=s.get("speaker"),
             )
             for s in doc["segments"]
         ]

@@ -2,8 +2,9 @@
 
 Both are returned as `str` with "\n" line endings; the writer encodes them as UTF-8
 without a byte order mark (every current player reads that, and a BOM shows up as a
-stray character in some web tools). Times are rounded to whole milliseconds, which keeps
-the no-overlap guarantee of the cues: rounding never reverses the order of two times.
+stray character in some web tools). Times are whole milliseconds already (see `cues`),
+so the gaps between cues survive exactly. SubRip has no speaker field: speakers show in
+the VTT (as voice spans) and the other formats; every cue holds one speaker.
 """
 from __future__ import annotations
 
@@ -42,9 +43,13 @@ def escape_vtt(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _vtt_text(cue: Cue) -> str:
+    # A known speaker is a voice span (<v Name>), which players may show or style.
+    voice = f"<v {escape_vtt(' '.join(cue.speaker.split()))}>" if cue.speaker else ""
+    return voice + escape_vtt(cue.text)
+
+
 def render_vtt(transcript: Transcript, rules: CueRules = CueRules()) -> str:
     """A WEBVTT header, then cues separated by blank lines (no cues: just the header)."""
-    blocks = [
-        f"{_timing(cue, '.')}\n{escape_vtt(cue.text)}\n" for cue in build_cues(transcript, rules)
-    ]
+    blocks = [f"{_timing(cue, '.')}\n{_vtt_text(cue)}\n" for cue in build_cues(transcript, rules)]
     return "WEBVTT\n" + "".join("\n" + block for block in blocks)

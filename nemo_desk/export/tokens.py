@@ -34,6 +34,7 @@ class Token:
     glue: bool = False
     # Index of the segment the token came from; a segment boundary is a good break.
     segment: int = 0
+    speaker: str | None = None
 
 
 def is_cjk(ch: str) -> bool:
@@ -146,14 +147,15 @@ def transcript_tokens(transcript: Transcript) -> list[Token]:
         seg_start = max(0.0, _finite(seg.start, prev_start))
         seg_end = max(seg_start, _finite(seg.end, seg_start))
         # glue None: decided from the neighbouring words (model words carry no spacing).
-        raw: list[tuple[str, bool | None, float, float]] = []
+        raw: list[tuple[str, bool | None, float, float, str | None]] = []
         for w in seg.words:
             text = _SPACE_RE.sub(" ", w.text).strip()
             if text:
-                raw.append((text, None, _finite(w.start, seg_start), _finite(w.end, seg_start)))
+                speaker = w.speaker or seg.speaker
+                raw.append((text, None, _finite(w.start, seg_start), _finite(w.end, seg_start), speaker))
         if not raw:
-            raw = list(_distribute(seg, seg_start, seg_end))
-        for text, glue, start, end in raw:
+            raw = [(*piece, seg.speaker) for piece in _distribute(seg, seg_start, seg_end)]
+        for text, glue, start, end, speaker in raw:
             start = max(0.0, start, prev_start)
             end = max(start, end)
             if glue is None:
@@ -163,6 +165,6 @@ def transcript_tokens(transcript: Transcript) -> list[Token]:
             elif index != tokens[-1].segment:
                 # Segment text carries no spacing towards the previous segment.
                 glue = _word_glue(prev_text, text)
-            tokens.append(Token(text, start, end, glue, index))
+            tokens.append(Token(text, start, end, glue, index, speaker))
             prev_start, prev_text = start, text
     return tokens

@@ -1,9 +1,10 @@
 """Writing a transcript's output files: names, collisions, atomic replacement, errors.
 
-Outputs are `<source stem>.<ext>` next to the source, or in `output_dir`. Every file
-is encoded as UTF-8 without a byte order mark and with "\n" line endings; the bytes are
-written exactly (binary mode), so Windows text-mode translation never turns them into
-"\r\n" behind our back and the ledger's hash is the hash of what is on disk.
+Outputs are `<source stem>.<ext>` next to the source, or in `output_dir`. Text files
+are UTF-8 without a byte order mark (CSV: with one, for Excel) and "\n" line endings
+(CSV: "\r\n", RFC 4180), as `formats.render_bytes` gives them; the bytes are written
+exactly (binary mode), so Windows text-mode translation never turns "\n" into "\r\n"
+behind our back and the ledger's hash is the hash of what is on disk.
 
 A file already at the output name is replaced only when it is ours and unchanged (see
 `OutputLedger`) or when `overwrite=True`; otherwise the output goes to `<stem> (2).<ext>`
@@ -27,7 +28,7 @@ from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.transcript import Transcript
 from nemo_desk.export.atomic import atomic_write_bytes
 from nemo_desk.export.cues import CueRules
-from nemo_desk.export.formats import normalise_formats, render
+from nemo_desk.export.formats import normalise_formats, render_bytes
 from nemo_desk.export.ledger import OutputLedger, ledger_key
 from nemo_desk.export.plaintext import DEFAULT_PARAGRAPH_GAP
 from nemo_desk.locks.fileops import FileOps
@@ -64,11 +65,12 @@ def write_outputs(
     overwrite: bool = False,
     rules: CueRules = CueRules(),
     paragraph_gap: float = DEFAULT_PARAGRAPH_GAP,
+    txt_timestamps: bool = False,
 ) -> list[WrittenFile]:
     """Write one file per format; returns them in the order the formats were given."""
     fmts = normalise_formats(formats)
     # Render everything before touching the disk: a failure here leaves nothing half done.
-    contents = [(fmt, render(fmt, transcript, rules, paragraph_gap).encode("utf-8")) for fmt in fmts]
+    contents = [(fmt, render_bytes(fmt, transcript, rules, paragraph_gap, txt_timestamps)) for fmt in fmts]
     targets = [output_path(source, fmt, output_dir) for fmt in fmts]
     _ensure_folder(targets[0].parent)
 

@@ -21,6 +21,18 @@ DEVICES = (("Auto (GPU if usable)", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cud
 _PICK = ("pick", "")
 
 
+_FORMAT_TIPS = {
+    "srt": "SubRip subtitles: every video editor and player reads them",
+    "vtt": "WebVTT subtitles for the web (speakers as voices)",
+    "txt": "Plain text in paragraphs",
+    "json": "Everything, with word times: for other tools",
+    "ass": "Styled subtitles (Aegisub, mpv, VLC)",
+    "ttml": "TTML (IMSC 1) subtitles for broadcast and streaming delivery",
+    "docx": "Word document with times and speakers",
+    "csv": "Table of segments (start, end, speaker, text) for Excel",
+}
+
+
 @dataclass(frozen=True)
 class JobChoice:
     model: ModelRef
@@ -61,6 +73,9 @@ class OptionsPanel(QGroupBox):
 
         formats = QHBoxLayout()
         self.format_boxes = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
+        for fmt, tip in _FORMAT_TIPS.items():
+            if fmt in self.format_boxes:
+                self.format_boxes[fmt].setToolTip(tip)
         for box in self.format_boxes.values():
             formats.addWidget(box)
             box.toggled.connect(self.changed)

@@ -4,12 +4,20 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, PROFILES
 from nemo_desk.gui import dialogs
 from nemo_desk.settings import Settings
+
+_PROFILE_LABELS = {
+    "broadcast": "Broadcast (42 x 2 lines, 17 chars/s, 2-frame gaps)",
+    "children": "Children (as broadcast, 13 chars/s)",
+    "social": "Social / vertical video (one line of 32)",
+    CUSTOM: "Custom (the values below)",
+}
 
 
 class FolderField(QWidget):
@@ -73,15 +81,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.cuda_graphs)
         layout.addWidget(work)
 
-        subs = QGroupBox("Subtitle lines")
-        form = QFormLayout(subs)
-        self.max_chars = _int(settings.max_chars_per_line, 10, 200)
-        self.max_lines = _int(settings.max_lines, 1, 10)
-        self.max_duration = _double(settings.max_cue_duration, 0.5, 60, " s")
-        form.addRow("Characters per line:", self.max_chars)
-        form.addRow("Lines per subtitle:", self.max_lines)
-        form.addRow("Longest subtitle:", self.max_duration)
-        layout.addWidget(subs)
+        layout.addWidget(self._subtitle_group(settings))
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -89,14 +89,73 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
 
+    def _subtitle_group(self, settings: Settings) -> QGroupBox:
+        subs = QGroupBox("Subtitles")
+        form = QFormLayout(subs)
+        self.profile = QComboBox()
+        for name in PROFILE_NAMES:
+            self.profile.addItem(_PROFILE_LABELS.get(name, name), name)
+        self.profile.setCurrentIndex(max(0, self.profile.findData(settings.subtitle_profile)))
+        form.addRow("Profile:", self.profile)
+        # The custom profile's values; the named profiles' are fixed (shown, not editable).
+        self.max_chars = _int(settings.max_chars_per_line, 5, 200)
+        self.max_lines = _int(settings.max_lines, 1, 10)
+        self.max_cps = _double(settings.custom_max_cps, 5, 100, " chars/s")
+        self.min_duration = _double(settings.custom_min_duration, 0, 10, " s", decimals=3)
+        self.max_duration = _double(settings.max_cue_duration, 0.5, 60, " s")
+        self.min_gap_frames = _int(settings.custom_min_gap_frames, 0, 60)
+        self.min_gap_frames.setSuffix(" frames")
+        self.min_gap_frames.setToolTip("At the video's frame rate (25 for audio files).")
+        self._custom = (self.max_chars, self.max_lines, self.max_cps, self.min_duration, self.max_duration,
+                        self.min_gap_frames)
+        form.addRow("Characters per line:", self.max_chars)
+        form.addRow("Lines per subtitle:", self.max_lines)
+        form.addRow("Reading speed at most:", self.max_cps)
+        form.addRow("Shortest subtitle:", self.min_duration)
+        form.addRow("Longest subtitle:", self.max_duration)
+        form.addRow("Gap between subtitles:", self.min_gap_frames)
+        self.txt_timestamps = QCheckBox("Time stamp before each TXT paragraph")
+        self.txt_timestamps.setChecked(settings.txt_timestamps)
+        form.addRow(self.txt_timestamps)
+        b = settings
+        self._saved = (b.max_chars_per_line, b.max_lines, b.custom_max_cps, b.custom_min_duration,
+                       b.max_cue_duration, b.custom_min_gap_frames)
+        self._shown: str | None = None
+        self.profile.currentIndexChanged.connect(self._show_profile)
+        self._show_profile()
+        return subs
+
+    def _show_profile(self) -> None:
+        """Custom: its values, editable; a named profile: its fixed values, greyed out.
+        Custom values edited and then left for a named profile are kept."""
+        name = self.profile.currentData()
+        if self._shown == CUSTOM:
+            self._saved = tuple(box.value() for box in self._custom)
+        if name == CUSTOM:
+            values = self._saved
+        else:
+            r = PROFILES[name]
+            values = (r.max_chars_per_line, r.max_lines, r.max_cps, r.min_duration, r.max_duration, r.min_gap_frames)
+        for box, value in zip(self._custom, values):
+            box.setValue(value)
+            box.setEnabled(name == CUSTOM)
+        self._shown = name
+
+    def _custom_values(self) -> dict:
+        values = (tuple(box.value() for box in self._custom) if self.profile.currentData() == CUSTOM
+                  else self._saved)
+        names = ("max_chars_per_line", "max_lines", "custom_max_cps", "custom_min_duration", "max_cue_duration",
+                 "custom_min_gap_frames")
+        return dict(zip(names, values))
+
     def result_settings(self) -> Settings:
         return dataclasses.replace(
             self._base,
             models_dir=self.models_dir.value(), temp_dir=self.temp_dir.value(),
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
             batch_size=self.batch_size.value(), chunk_seconds=self.chunk_seconds.value(),
-            max_chars_per_line=self.max_chars.value(), max_lines=self.max_lines.value(),
-            max_cue_duration=self.max_duration.value(), cuda_graphs=self.cuda_graphs.isChecked(),
+            subtitle_profile=self.profile.currentData(), txt_timestamps=self.txt_timestamps.isChecked(),
+            cuda_graphs=self.cuda_graphs.isChecked(), **self._custom_values(),
         )
 
 
@@ -109,10 +168,11 @@ def _int(value: int, low: int, high: int, special: str = "") -> QSpinBox:
     return box
 
 
-def _double(value: float, low: float, high: float, suffix: str, special: str = "") -> QDoubleSpinBox:
+def _double(value: float, low: float, high: float, suffix: str, special: str = "",
+            decimals: int = 1) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setRange(low, high)
-    box.setDecimals(1)
+    box.setDecimals(decimals)
     box.setSuffix(suffix)
     box.setValue(value)
     if special:

@@ -34,6 +34,7 @@ class WindowSettingsMixin:
         fileops.policy = dataclasses.replace(fileops.policy, budget_s=settings.retry_seconds)
         try:
             self.services.pipeline.rules = settings.cue_rules()
+            self.services.pipeline.txt_timestamps = settings.txt_timestamps
         except ValueError as exc:
             self.log("warning", f"Subtitle line rules not usable ({exc}); keeping the previous ones")
 

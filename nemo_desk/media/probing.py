@@ -35,6 +35,8 @@ class MediaInfo:
     channels: int | None
     audio_codec: str | None
     size_bytes: int
+    # Frames per second of the first video stream (subtitle timing); None without video.
+    fps: float | None = None
 
 
 def check_file(path: str) -> int:
@@ -79,6 +81,19 @@ _DURATION = re.compile(r"^\s+Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)", r
 _STREAM = re.compile(r"^\s+Stream #0:\d+\S*:\s*(Audio|Video):\s*(.*)$", re.MULTILINE)
 _CODEC = re.compile(r"^([\w.-]+)")
 _RATE_LAYOUT = re.compile(r"(\d+) Hz(?:,\s*([^,]+))?")
+_FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) (fps|tbr)\b")
+# ffmpeg prints NTSC rates rounded to two decimals; subtitle timing needs the exact ones.
+_NTSC = {23.98: 24000 / 1001, 29.97: 30000 / 1001, 47.95: 48000 / 1001, 59.94: 60000 / 1001,
+         119.88: 120000 / 1001}
+
+
+def frame_rate(desc: str) -> float | None:
+    """The frame rate in an ffmpeg video stream line: its "fps", else its "tbr"."""
+    rates = {kind: float(num) * (1000 if k else 1) for num, k, kind in _FPS.findall(desc)}
+    rate = rates.get("fps") or rates.get("tbr")
+    if not rate or not 1 <= rate <= 300:  # "1k tbr" is a WebM time base, not a frame rate
+        return None
+    return _NTSC.get(round(rate, 2), rate)
 
 # Layout names ffmpeg prints that are not "N channels" or "X.Y[.Z]".
 _NAMED_LAYOUTS = {
@@ -114,10 +129,13 @@ def parse_probe_output(text: str, path: str, size_bytes: int, input_name: str = 
 
     audio: list[str] = []
     has_video = False
+    fps: float | None = None
     for kind, desc in _STREAM.findall(text):
         if kind == "Audio":
             audio.append(desc)
         elif "(attached pic)" not in desc:  # cover art in an mp3/m4a is not a video
+            if not has_video:
+                fps = frame_rate(desc)
             has_video = True
     if not audio:
         raise NoAudioStreamError(path, "has no audio track")
@@ -136,4 +154,5 @@ def parse_probe_output(text: str, path: str, size_bytes: int, input_name: str = 
         channels=channels_from_layout(layout) if layout else None,
         audio_codec=codec.group(1) if codec else None,
         size_bytes=size_bytes,
+        fps=fps,
     )

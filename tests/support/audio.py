@@ -110,11 +110,13 @@ def encode_audio(wav: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Pa
 
 
 def make_video_with_audio(
-    wav: str | os.PathLike[str], dst: str | os.PathLike[str], audio_codec: str | None = None
+    wav: str | os.PathLike[str], dst: str | os.PathLike[str], audio_codec: str | None = None,
+    rate: str | None = None,
 ) -> Path:
     """A small video (plain colour picture) with `wav` as its soundtrack.
 
-    The container comes from dst's extension: mp4/mov/m4v/ts H.264 + AAC, mkv H.264 +
+    `rate` is the picture's frame rate as ffmpeg takes it ("24000/1001", "30"); the
+    default is ffmpeg's (25). The container comes from dst's extension: mp4/mov/m4v/ts H.264 + AAC, mkv H.264 +
     Opus, webm VP8 + Opus, avi MJPEG + PCM, wmv WMV2 + WMA, mpg MPEG-2 + MP2.
     `audio_codec` overrides the audio encoder (e.g. "aac" in mkv, "libmp3lame" in avi:
     common too, but those containers cannot record the encoder's start delay).
@@ -127,7 +129,8 @@ def make_video_with_audio(
         codecs = [*codecs[: codecs.index("-c:a")], "-c:a", audio_codec]
     seconds = sf.info(os.fspath(wav)).duration
     # Picture exactly as long as the sound (not -shortest, which can clip the audio).
-    _ffmpeg("-f", "lavfi", "-i", f"{_PICTURE}:d={seconds:.3f}", "-i", wav, *codecs, out)
+    picture = f"{_PICTURE}:d={seconds:.3f}" + (f":r={rate}" if rate else "")
+    _ffmpeg("-f", "lavfi", "-i", picture, "-i", wav, *codecs, out)
     return out
 
 
