@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from nemo_desk.core.limits import LIMITS
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 from nemo_desk.export import FORMATS, CueRules
 from nemo_desk.locks.fileops import FileOps
@@ -115,15 +116,10 @@ class Settings:
     def _repair(self, warn: Warn) -> None:
         """Out-of-range values back to their defaults, one warning each."""
         d = Settings()
-        checks = (
-            ("retry_seconds", 0 < self.retry_seconds <= 600),
-            ("batch_size", 0 <= self.batch_size <= 256),
-            ("chunk_seconds", self.chunk_seconds == 0 or 1 <= self.chunk_seconds <= 600),
-            ("max_chars_per_line", 1 <= self.max_chars_per_line <= 200),
-            ("max_lines", 1 <= self.max_lines <= 10),
-            ("max_cue_duration", 0.5 <= self.max_cue_duration <= 60),
-            ("device", self.device in ("auto", "cpu", "cuda")),
-        )
+        # The ranges are the CLI's and the dialog's too (core/limits.py).
+        checks = tuple((name, limit.allows(getattr(self, name), setting=True))
+                       for name, limit in LIMITS.items() if hasattr(self, name))
+        checks += (("device", self.device in ("auto", "cpu", "cuda")),)
         for name, ok in checks:
             if not ok:
                 warn(f"setting {name!r} = {getattr(self, name)!r} is out of range; using {getattr(d, name)!r}")

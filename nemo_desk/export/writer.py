@@ -125,6 +125,20 @@ def _choose_path(target: Path, source: Path, ledger: OutputLedger, overwrite: bo
     raise ExportError(f"cannot find a free file name for {target} (tried up to ({_MAX_NUMBERED}))")
 
 
+def output_folder_problem(folder: str | os.PathLike[str]) -> str | None:
+    """Why `folder` cannot hold outputs (it or a parent is a file), or None. A folder that
+    does not exist yet is fine: it is created when the first output is written."""
+    path = Path(os.path.abspath(folder))
+    for candidate in (path, *path.parents):
+        if os.path.isdir(long_path(candidate)):
+            return None
+        if os.path.lexists(long_path(candidate)):
+            if candidate == path:
+                return f"{folder} is a file, not a folder"
+            return f"{candidate} is a file, so {folder} cannot be created"
+    return None
+
+
 def _ensure_folder(folder: Path) -> None:
     if os.path.isdir(long_path(folder)):
         return

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from nemo_desk.core import limits
 from nemo_desk.gui import dialogs
 from nemo_desk.settings import Settings
 
@@ -59,10 +60,10 @@ class SettingsDialog(QDialog):
 
         work = QGroupBox("Processing")
         form = QFormLayout(work)
-        self.retry_seconds = _double(settings.retry_seconds, 0.5, 600, " s")
+        self.retry_seconds = _double(settings.retry_seconds, limits.RETRY_SECONDS, " s")
         self.retry_seconds.setToolTip("How long to wait for a file another program holds before asking you.")
-        self.batch_size = _int(settings.batch_size, 0, 256, special="model default")
-        self.chunk_seconds = _double(settings.chunk_seconds, 0, 600, " s", special="model default")
+        self.batch_size = _int(settings.batch_size, limits.BATCH_SIZE, special="model default")
+        self.chunk_seconds = _double(settings.chunk_seconds, limits.CHUNK_SECONDS, " s", special="model default")
         form.addRow("Wait for a locked file:", self.retry_seconds)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Chunk length:", self.chunk_seconds)
@@ -70,9 +71,9 @@ class SettingsDialog(QDialog):
 
         subs = QGroupBox("Subtitle lines")
         form = QFormLayout(subs)
-        self.max_chars = _int(settings.max_chars_per_line, 10, 200)
-        self.max_lines = _int(settings.max_lines, 1, 10)
-        self.max_duration = _double(settings.max_cue_duration, 0.5, 60, " s")
+        self.max_chars = _int(settings.max_chars_per_line, limits.MAX_CHARS_PER_LINE)
+        self.max_lines = _int(settings.max_lines, limits.MAX_LINES)
+        self.max_duration = _double(settings.max_cue_duration, limits.MAX_CUE_DURATION, " s")
         form.addRow("Characters per line:", self.max_chars)
         form.addRow("Lines per subtitle:", self.max_lines)
         form.addRow("Longest subtitle:", self.max_duration)
@@ -89,27 +90,35 @@ class SettingsDialog(QDialog):
             self._base,
             models_dir=self.models_dir.value(), temp_dir=self.temp_dir.value(),
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
-            batch_size=self.batch_size.value(), chunk_seconds=self.chunk_seconds.value(),
+            batch_size=self.batch_size.value(),
+            chunk_seconds=_at_least_low(self.chunk_seconds.value(), limits.CHUNK_SECONDS),
             max_chars_per_line=self.max_chars.value(), max_lines=self.max_lines.value(),
             max_cue_duration=self.max_duration.value(),
         )
 
 
-def _int(value: int, low: int, high: int, special: str = "") -> QSpinBox:
+# The ranges come from core/limits.py, shared with the CLI and the settings loader; a
+# "model default" box also offers 0 (shown as the special text) below the range.
+def _int(value: int, limit: limits.Limit, special: str = "") -> QSpinBox:
     box = QSpinBox()
-    box.setRange(low, high)
+    box.setRange(0 if special else int(limit.low), int(limit.high))
     box.setValue(value)
     if special:
         box.setSpecialValueText(special)  # shown for the minimum (0 = "use the default")
     return box
 
 
-def _double(value: float, low: float, high: float, suffix: str, special: str = "") -> QDoubleSpinBox:
+def _double(value: float, limit: limits.Limit, suffix: str, special: str = "") -> QDoubleSpinBox:
     box = QDoubleSpinBox()
-    box.setRange(low, high)
+    box.setRange(0 if special else limit.low, limit.high)
     box.setDecimals(1)
     box.setSuffix(suffix)
     box.setValue(value)
     if special:
         box.setSpecialValueText(special)
     return box
+
+
+def _at_least_low(value: float, limit: limits.Limit) -> float:
+    """A box that offers 0 for "model default" also lets one type 0.5 s, below the range."""
+    return limit.low if 0 < value < limit.low else value
