@@ -14,12 +14,14 @@ import time
 from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
+from nemo_desk.core.errors import ExportError
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
 from nemo_desk.export import CueRules, OutputLedger, write_outputs
+from nemo_desk.export.writer import output_folder_problem, rename_warnings
 from nemo_desk.locks.fileops import FileOps
 from nemo_desk.media.ffmpeg import Ffmpeg
 
@@ -104,6 +106,8 @@ class Pipeline:
             # Probe first: a bad file is reported in a second, before any model loads.
             ffmpeg = self._ffmpeg()
             info = probe(job.source, ffmpeg)
+            if job.output_dir is not None and (problem := output_folder_problem(job.output_dir)):
+                raise ExportError(f"cannot use the output folder: {problem}")  # not after transcribing
             observer(Progress("loading", 0, 0, f"loading model {job.model.label}"))
             loaded = self.models.get(job.model, observer, cancel)
             cancel.raise_if_cancelled()
@@ -117,10 +121,8 @@ class Pipeline:
             observer(Progress("writing", 0, len(job.formats)))
             outputs = write_outputs(transcript, job.source, job.formats, job.output_dir, fileops,
                                     self.ledger, overwrite=job.overwrite, rules=self.rules)
-            for out in outputs:
-                if out.renamed_from is not None:
-                    observer(LogEvent("warning", f"{out.renamed_from.name} exists and was not written by "
-                                                 f"nemo_desk; kept it and wrote {out.path.name}"))
+            for warning in rename_warnings(outputs, job.source):
+                observer(LogEvent("warning", warning))
             note = ""
             if transcript.is_empty:
                 silent = transcript.meta.get("silent_chunks") == transcript.meta.get("chunks")
