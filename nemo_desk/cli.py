@@ -260,7 +260,10 @@ def _install_sigint(cancel: CancelToken, reporter: TerminalReporter):
 
     def handler(signum, frame):  # noqa: ARG001
         if cancel.cancelled:
-            raise KeyboardInterrupt
+            # At once, with no traceback: outputs are replaced atomically and the journal is
+            # transactional, so nothing written is half done; --resume continues the file.
+            reporter.line("Aborted. Finished files are kept; continue with: nemo-desk transcribe --resume")
+            os._exit(EXIT_CANCELLED)
         cancel.cancel()
         reporter.line("Stopping after the current chunk (Ctrl+C again to abort)...")
 

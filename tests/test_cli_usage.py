@@ -125,3 +125,44 @@ def test_settings_dialog_offers_exactly_the_shared_ranges(qtbot):
         assert box.minimum() == (0 if limit.zero_is_default else limit.low), name
     dialog.chunk_seconds.setValue(0.5)  # below the range but above "model default"
     assert dialog.result_settings().chunk_seconds == limits.CHUNK_SECONDS.low
+
+
+_SLOW_BATCH = r"""
+import sys, time
+from pathlib import Path
+from nemo_desk import cli
+from nemo_desk.engine.jobs import Job
+
+class Pipeline:  # one file whose model call takes long and cannot see the first Ctrl+C
+    def run(self, job, cancel, observer):
+        print("started", flush=True)
+        time.sleep(60)
+
+class Services:
+    pipeline = Pipeline()
+    def observer(self, front):
+        return front
+
+reporter = cli.TerminalReporter(sys.stderr, interactive=False)
+sys.exit(cli._run_jobs(Services(), [Job(source=Path("long.wav"))], reporter))
+"""
+
+
+def test_second_ctrl_c_exits_at_once_with_130_and_no_traceback():
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_BATCH], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert proc.poll() is None  # the first one only asks to stop after the current chunk
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert time.monotonic() - sent < 5
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "Stopping after the current chunk" in err and "Aborted." in err
