@@ -95,10 +95,10 @@ class Pipeline:
     def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
-        from nemo_desk.engine.transcriber import transcribe_array
+        from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
         # Named modules, not the package's lazy attributes: PyInstaller follows these.
         from nemo_desk.media.decoding import decode
-        from nemo_desk.media.probing import probe
+        from nemo_desk.media.probing import ends_early_note, probe
 
         started = time.monotonic()
         fileops = self.fileops.with_observer(observer)
@@ -108,11 +108,18 @@ class Pipeline:
             info = probe(job.source, ffmpeg)
             if job.output_dir is not None and (problem := output_folder_problem(job.output_dir)):
                 raise ExportError(f"cannot use the output folder: {problem}")  # not after transcribing
+            notes: list[str] = []
+            if track_note := info.track_note(job.options.audio_track):  # before the model loads
+                observer(LogEvent("info", track_note))
             observer(Progress("loading", 0, 0, f"loading model {job.model.label}"))
             loaded = self.models.get(job.model, observer, cancel)
             cancel.raise_if_cancelled()
             observer(Progress("decoding", 0, info.duration or 0))
-            audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info)
+            audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info,
+                           audio_track=job.options.audio_track)
+            if early := ends_early_note(info, len(audio) / SAMPLE_RATE):
+                observer(LogEvent("warning", early))
+                notes.append(early)
             cache = JournalChunks(self.journal, job) if self.journal is not None else None
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
                                           source=str(job.source), cache=cache)
@@ -123,10 +130,10 @@ class Pipeline:
                                     self.ledger, overwrite=job.overwrite, rules=self.rules)
             for warning in rename_warnings(outputs, job.source):
                 observer(LogEvent("warning", warning))
-            note = ""
             if transcript.is_empty:
                 silent = transcript.meta.get("silent_chunks") == transcript.meta.get("chunks")
-                note = "no speech found (the audio is silent)" if silent else "no speech found"
+                notes.append("no speech found (the audio is silent)" if silent else "no speech found")
+            note = "; ".join(notes)
             observer(Progress("writing", len(outputs), len(outputs)))
             return JobResult(job, "done", tuple(outputs), None, transcript, time.monotonic() - started, note)
         except Cancelled:
