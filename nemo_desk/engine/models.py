@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine.catalog import get_spec
-from nemo_desk.engine.device import DeviceReport, free_accelerator_memory, preflight
+from nemo_desk.engine.device import DeviceReport, free_accelerator_memory, is_out_of_memory, preflight
 from nemo_desk.engine.loader import LoadedModel, load_from_folder
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
 from nemo_desk.engine.store import ModelStore
+from nemo_desk.locks.lockerror import LockError
 
 __all__ = ["ModelManager", "ModelRef"]  # ModelRef lives in modelref.py (light to import)
 
@@ -45,8 +46,19 @@ class ModelManager:
         # Reading the weights can meet a scanner's exclusive lock on a freshly unpacked
         # file: the whole load is one retry point.
         fileops = self.store.fileops.with_observer(observer)
-        self._loaded = fileops.call("load model", folder, load_from_folder, folder, report.device, spec,
-                                    Path(ref.path) if ref.path else None)
+
+        def load(where: Path) -> LoadedModel:
+            return fileops.call("load model", where, load_from_folder, where, report.device, spec,
+                                Path(ref.path) if ref.path else None)
+
+        try:
+            self._loaded = load(folder)
+        except (LockError, Cancelled, MemoryError):
+            raise
+        except Exception as exc:  # damaged files are unpacked again once; else a plain reason
+            if is_out_of_memory(exc):
+                raise
+            self._loaded = load(self.store.recover(folder, exc, observer, cancel))
         self._key = ref.key
         observer(LogEvent("info", f"Model ready: {self._loaded.spec.name} on {report.device.upper()}"))
         return self._loaded

@@ -21,6 +21,7 @@ from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
 from nemo_desk.engine.catalog import CATALOG, ModelSpec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
+from nemo_desk.engine.load_errors import explain_load_error, repair_hint
 from nemo_desk.engine.unpack import MARKER, is_complete, read_marker, unpack_nemo, verify
 from nemo_desk.locks.fileops import FileOps
 
@@ -94,7 +95,8 @@ class ModelStore:
         """The unpacked folder of a catalog model, downloading and unpacking it if needed."""
         folder = self.folder_for(spec)
         if is_complete(folder):
-            return folder
+            problems = verify(folder, deep=False)
+            return self._repair(folder, problems, observer, cancel) if problems else folder
         if folder.exists() or self._partials(folder.name):
             observer(LogEvent("warning", f"{spec.name}: an earlier unpack did not finish; unpacking again."))
             self._remove_partials(folder.name)
@@ -124,7 +126,11 @@ class ModelStore:
             raise ModelError(f"model file is empty: {nemo_path}")
         folder = self.root / _local_slug(nemo_path)
         if is_complete(folder):
-            return folder
+            problems = verify(folder, deep=False)
+            if not problems:
+                return folder
+            observer(LogEvent("warning", f"The unpacked copy of {nemo_path.name} is damaged "
+                                         f"({'; '.join(problems[:3])}); unpacking it again."))
         self._remove_partials(folder.name)
         observer(LogEvent("info", f"Unpacking {nemo_path.name} once into {folder}"))
         return unpack_nemo(nemo_path, folder, self.fileops.with_observer(observer), observer, cancel,
@@ -146,7 +152,33 @@ class ModelStore:
         return found
 
     def verify(self, folder: Path) -> list[str]:
-        return verify(folder)
+        return verify(folder, deep=True)
+
+    def recover(self, folder: Path, error: BaseException, observer: ObserverFn = null_observer,
+                cancel: CancelToken | None = None) -> Path:
+        """After `folder` failed to load: when its files are not what was unpacked, unpack
+        them again (and return the folder to load again); otherwise raise a ModelError that
+        says what happened and what to do, instead of torch's or NeMo's internals."""
+        with self._exclusive(folder.name, observer, cancel):
+            problems = verify(folder, deep=True)
+            if problems:
+                return self._repair(folder, problems, observer, cancel)
+        raise ModelError(explain_load_error(error, folder)) from error
+
+    def _repair(self, folder: Path, problems: list[str], observer: ObserverFn,
+                cancel: CancelToken | None) -> Path:
+        """Unpack a damaged folder again from the .nemo it came from, when that file is still
+        there unchanged; else say how to repair it."""
+        marker = read_marker(folder)
+        source = Path(str(marker.get("source") or ""))
+        summary = "; ".join(problems[:3])
+        if marker.get("source") and source.is_file() and source.stat().st_size == marker.get("source_size"):
+            observer(LogEvent("warning", f"The model in {folder} is damaged ({summary}); unpacking it again "
+                                         f"from {source}."))
+            info = {k: marker[k] for k in ("model_id",) if k in marker}
+            return unpack_nemo(source, folder, self.fileops.with_observer(observer), observer, cancel, info=info)
+        raise ModelError(f"the model in {folder} is damaged ({summary}). To repair it, "
+                         f"{repair_hint(str(marker.get('model_id') or ''), folder)}")
 
     def delete(self, folder: Path) -> None:
         with self._lock:
