@@ -175,7 +175,7 @@ def test_an_archive_bomb_is_refused_before_writing(store, tiny_tdt, tmp_path):
     assert bomb.stat().st_size < 1024**2
     with pytest.raises(ModelError, match=r"would expand from .* KB to 150.0 MB \(.* times its size\)"):
         store.import_local(bomb)
-    assert list(store.root.iterdir()) == []
+    assert [p.name for p in store.root.iterdir()] == [".locks"]  # only the (released) lock files
 
 
 class _Zeros(io.RawIOBase):
@@ -194,7 +194,7 @@ def test_not_enough_free_space_is_refused_before_writing(store, tiny_tdt, monkey
                         lambda p: real(p)._replace(free=unpack_module.FREE_MARGIN + 1000))
     with pytest.raises(ModelError, match=r"^unpacking tiny-tdt.nemo needs .* MB but only .* are free on the drive"):
         store.import_local(tiny_tdt)
-    assert list(store.root.iterdir()) == []
+    assert [p.name for p in store.root.iterdir()] == [".locks"]  # only the (released) lock files
 
 
 def test_disk_full_while_unpacking_is_a_message_not_a_traceback(store, tiny_tdt, monkeypatch):
@@ -208,4 +208,4 @@ def test_disk_full_while_unpacking_is_a_message_not_a_traceback(store, tiny_tdt,
     monkeypatch.setattr(tarfile.TarFile, "extract", full)
     with pytest.raises(ModelError, match="^not enough disk space to unpack tiny-tdt.nemo into"):
         store.import_local(tiny_tdt)
-    assert list(store.root.iterdir()) == []
+    assert [p.name for p in store.root.iterdir()] == [".locks"]  # only the (released) lock files

@@ -3,6 +3,7 @@
 Layout under the app's models folder:
     <slug>/                 one unpacked model (slug: "nvidia--parakeet-tdt-0.6b-v3")
     <slug>.partial-<pid>/   an unpack in progress (or left by a crash: redone)
+    .locks/<slug>.lock      held by the process checking or changing <slug> (storelock.py)
     .downloads/<slug>/      downloaded .nemo files (resumable; deleted after unpacking)
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
 from nemo_desk.engine.catalog import CATALOG, ModelSpec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
 from nemo_desk.engine.load_errors import explain_load_error, repair_hint
+from nemo_desk.engine.storelock import if_unowned, model_lock
 from nemo_desk.engine.unpack import MARKER, is_complete, read_marker, unpack_nemo, verify
 from nemo_desk.locks.fileops import FileOps
 
@@ -86,7 +88,8 @@ class ModelStore:
 
     def ensure_catalog_model(self, spec: ModelSpec, observer: ObserverFn = null_observer,
                              cancel: CancelToken | None = None) -> Path:
-        with self._exclusive(spec.name, observer, cancel):
+        with self._exclusive(spec.name, observer, cancel), \
+                model_lock(self.root, self.folder_for(spec).name, observer, cancel):
             return self._ensure_catalog_model(spec, observer, cancel)
 
     def _ensure_catalog_model(
@@ -125,6 +128,11 @@ class ModelStore:
         if nemo_path.stat().st_size == 0:
             raise ModelError(f"model file is empty: {nemo_path}")
         folder = self.root / _local_slug(nemo_path)
+        with model_lock(self.root, folder.name, observer, cancel):
+            return self._unpack_local(nemo_path, folder, observer, cancel)
+
+    def _unpack_local(self, nemo_path: Path, folder: Path, observer: ObserverFn,
+                      cancel: CancelToken | None) -> Path:
         if is_complete(folder):
             problems = verify(folder, deep=False)
             if not problems:
@@ -159,7 +167,7 @@ class ModelStore:
         """After `folder` failed to load: when its files are not what was unpacked, unpack
         them again (and return the folder to load again); otherwise raise a ModelError that
         says what happened and what to do, instead of torch's or NeMo's internals."""
-        with self._exclusive(folder.name, observer, cancel):
+        with self._exclusive(folder.name, observer, cancel), model_lock(self.root, folder.name, observer, cancel):
             problems = verify(folder, deep=True)
             if problems:
                 return self._repair(folder, problems, observer, cancel)
@@ -181,7 +189,7 @@ class ModelStore:
                          f"{repair_hint(str(marker.get('model_id') or ''), folder)}")
 
     def delete(self, folder: Path) -> None:
-        with self._lock:
+        with self._lock, model_lock(self.root, Path(folder).name):
             self._delete(Path(folder))
 
     def _delete(self, folder: Path) -> None:
@@ -192,10 +200,13 @@ class ModelStore:
         self.fileops.rmtree(folder)
 
     def sweep_partials(self) -> None:
-        """Remove unpacks left by crashed runs (called at start-up)."""
+        """Remove unpacks left by crashed runs (called at start-up); never one that a live
+        process (another window or CLI on this profile) is still writing."""
         if self.root.is_dir():
             for p in self.root.glob("*.partial-*"):
-                self.fileops.rmtree(p)
+                with if_unowned(self.root, p.name.split(".partial-")[0]) as unowned:
+                    if unowned:
+                        self.fileops.rmtree(p)
 
     def _partials(self, name: str) -> list[Path]:
         return list(self.root.glob(f"{name}.partial-*")) if self.root.is_dir() else []
