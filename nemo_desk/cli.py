@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
+from nemo_desk.cli_checks import OneLineParser, UsageError, check_transcribe
+from nemo_desk.core import limits
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
 from nemo_desk.core.longpaths import long_path
@@ -32,7 +34,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nemo-desk", description="Offline transcription with NVIDIA NeMo models.")
+    parser = OneLineParser(prog="nemo-desk", description="Offline transcription with NVIDIA NeMo models.")
     sub = parser.add_subparsers(dest="command")
     t = sub.add_parser("transcribe", help="transcribe audio or video files")
     t.add_argument("inputs", nargs="*", metavar="FILE", help="media files or folders (searched for media)")
@@ -51,10 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--language", help="spoken language code, e.g. en, de (Canary; Parakeet v3 detects it)")
     t.add_argument("--target-language", help="translate into this language (Canary)")
     t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
-    t.add_argument("--batch-size", type=int, help="chunks per batch (default: the model's)")
-    t.add_argument("--chunk-seconds", type=float, help="longest piece of audio per model call (default: the model's)")
+    t.add_argument("--batch-size", type=int, help=f"chunks per batch, {limits.BATCH_SIZE.describe()} (default: the model's)")
+    t.add_argument("--chunk-seconds", type=float,
+                   help=f"longest piece of audio per model call, {limits.CHUNK_SECONDS.describe()} (default: the model's)")
+    t.add_argument("--audio-track", type=int,
+                   help="which audio track of a file with several to use, counting from 1 (default 1)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
-    t.add_argument("--retry-seconds", type=float, help="how long to wait out a locked file (default 10)")
+    t.add_argument("--retry-seconds", type=float,
+                   help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} (default 10)")
     _add_subtitle_arguments(t)
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
@@ -185,17 +191,12 @@ def _eta(elapsed: float, fraction: float) -> str:
 
 
 def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
-    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise SystemExit(f"nemo-desk: unknown format {', '.join(bad) or '(none)'}; choose from {','.join(FORMATS)}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise SystemExit("nemo-desk: --batch-size must be at least 1")
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())  # checked by check_transcribe
     ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device,
                    cuda_graphs=not args.no_cuda_graphs)
     options = TranscribeOptions(language=args.language, target_language=args.target_language,
                                 punctuation=not args.no_punctuation, batch_size=args.batch_size,
-                                chunk_seconds=args.chunk_seconds)
+                                chunk_seconds=args.chunk_seconds, audio_track=args.audio_track)
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 
@@ -221,14 +222,16 @@ def describe_result(result: JobResult) -> str:
 
 def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
     if args.resume and args.inputs:
-        raise SystemExit("nemo-desk: give files to transcribe, or --resume to continue the last run, not both")
+        raise UsageError("give files to transcribe, or --resume to continue the last run, not both")
     if not args.resume and not args.inputs:
-        raise SystemExit("nemo-desk: say which files to transcribe (or --resume)")
+        raise UsageError("say which files to transcribe (or --resume)")
     problem = next((check_rule(k, v) for k, v in _subtitle_overrides(args).items()
                     if v is not None and check_rule(k, v)), None)
     if problem:  # before anything starts; the same table as the settings file's ranges
         err.write(f"nemo-desk: --{problem}\n")
         return EXIT_USAGE
+    for note in check_transcribe(args):  # before anything loads
+        err.write(note + "\n")
     files = expand_inputs(args.inputs)
     if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
@@ -304,7 +307,10 @@ def _install_sigint(cancel: CancelToken, reporter: TerminalReporter):
 
     def handler(signum, frame):  # noqa: ARG001
         if cancel.cancelled:
-            raise KeyboardInterrupt
+            # At once, with no traceback: outputs are replaced atomically and the journal is
+            # transactional, so nothing written is half done; --resume continues the file.
+            reporter.line("Aborted. Finished files are kept; continue with: nemo-desk transcribe --resume")
+            os._exit(EXIT_CANCELLED)
         cancel.cancel()
         reporter.line("Stopping after the current chunk (Ctrl+C again to abort)...")
 
@@ -313,9 +319,13 @@ def _install_sigint(cancel: CancelToken, reporter: TerminalReporter):
 
 def run(argv: Sequence[str], services_factory: Callable, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(argv))
-    if args.command == "transcribe":
-        return run_transcribe(args, services_factory, out, err)
+    try:
+        args = parser.parse_args(list(argv))
+        if args.command == "transcribe":
+            return run_transcribe(args, services_factory, out, err)
+    except UsageError as exc:  # printed here, exits 2 like argparse's own errors
+        err.write(f"nemo-desk: {exc.message}\n")
+        raise
     if args.command == "models":
         from nemo_desk.model_commands import run_models
 

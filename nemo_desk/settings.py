@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from nemo_desk.core.limits import LIMITS
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 from nemo_desk.export import FORMATS, CueRules
 from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, check_rule, profile_rules
@@ -134,13 +135,11 @@ class Settings:
     def _repair(self, warn: Warn) -> None:
         """Out-of-range values back to their defaults, one warning each."""
         d = Settings()
-        checks = (
-            ("retry_seconds", 0 < self.retry_seconds <= 600),
-            ("batch_size", 0 <= self.batch_size <= 256),
-            ("chunk_seconds", self.chunk_seconds == 0 or 1 <= self.chunk_seconds <= 600),
-            ("max_chars_per_line", 1 <= self.max_chars_per_line <= 200),
-            ("max_lines", 1 <= self.max_lines <= 10),
-            ("max_cue_duration", 0.5 <= self.max_cue_duration <= 60),
+        # The ranges are the CLI's and the dialog's too (core/limits.py; the subtitle rules'
+        # own table in export/profiles.py).
+        checks = tuple((name, limit.allows(getattr(self, name), setting=True))
+                       for name, limit in LIMITS.items() if hasattr(self, name))
+        checks += (
             ("device", self.device in ("auto", "cpu", "cuda")),
             ("subtitle_profile", self.subtitle_profile in PROFILE_NAMES),
             ("custom_max_cps", check_rule("max_cps", self.custom_max_cps) is None),

@@ -14,6 +14,7 @@ from nemo_desk.core.events import RetryEvent
 from nemo_desk.core.transcript import Segment, Transcript, Word
 from nemo_desk.export import FORMATS, OutputLedger, ledger_key, render, render_bytes, write_outputs
 from nemo_desk.export import ledger as ledger_module
+from nemo_desk.export.writer import rename_warnings
 from nemo_desk.locks.fileops import FileOps, RetryPolicy
 from nemo_desk.locks.lockerror import LockError
 
@@ -282,12 +283,70 @@ def test_disk_full_mid_write_keeps_old_file_and_writes_no_temp(source, fileops, 
     assert temp_leftovers(source.parent) == []
 
 
-def test_files_written_before_a_failure_are_recorded_as_ours(source, fileops, ledger) -> None:
-    broken = FailingWrites(fileops, source.with_suffix(".vtt"), OSError(errno.ENOSPC, "No space left on device"))
+def test_a_failure_on_one_format_leaves_every_output_of_the_job_old(source, fileops, ledger) -> None:
+    """Disk full on the JSON after the SRT, TXT and VTT were ready: all four stay old, no temp."""
+    fmts = ["srt", "txt", "vtt", "json"]
+    old = write(make_transcript("old words here"), source, fileops, ledger, formats=fmts)
+    before = {w.path: w.path.read_bytes() for w in old}
+    broken = FailingWrites(fileops, source.with_suffix(".json"), OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(ExportError, match="^not enough disk space to write .*talk.json$"):
+        write(make_transcript("entirely new words"), source, broken, ledger, formats=fmts)
+    assert {w.path: w.path.read_bytes() for w in old} == before
+    assert temp_leftovers(source.parent) == []
+    assert all(ledger.owns(p) for p in before)  # still ours: the next run replaces them
+
+
+def test_a_failed_rename_puts_back_the_files_already_replaced(source, fileops, ledger, monkeypatch) -> None:
+    old = write(make_transcript("old"), source, fileops, ledger, formats=["srt", "txt"])
+    before = {w.path: w.path.read_bytes() for w in old}
+    real = FileOps.replace
+    refused: list[Path] = []
+
+    def refuse_txt(self, src, dst):  # the new TXT cannot be put in place, once
+        if Path(dst) == source.with_suffix(".txt") and not refused:
+            refused.append(Path(src))
+            raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+        return real(self, src, dst)
+
+    monkeypatch.setattr(FileOps, "replace", refuse_txt)
     with pytest.raises(ExportError):
-        write(make_transcript(), source, broken, ledger, formats=["srt", "vtt"])
-    assert source.with_suffix(".srt").is_file() and not source.with_suffix(".vtt").exists()
-    assert OutputLedger(ledger.path, fileops).owns(source.with_suffix(".srt"))
+        write(make_transcript("new"), source, fileops, ledger, formats=["srt", "txt"])
+    monkeypatch.undo()
+    assert refused  # the SRT was already new when the TXT failed
+    assert {w.path: w.path.read_bytes() for w in old} == before
+    assert temp_leftovers(source.parent) == []
+
+
+def test_two_sources_with_one_stem_never_replace_each_other(tmp_path, fileops, ledger) -> None:
+    """dir1/talk.wav and dir2/talk.wav into one output folder: both kept, each told."""
+    out = tmp_path / "subs"
+    first_src, second_src = tmp_path / "dir1" / "talk.wav", tmp_path / "dir2" / "talk.wav"
+    for p in (first_src, second_src):
+        p.parent.mkdir()
+        p.write_bytes(b"RIFF")
+    first = write(make_transcript("first talk"), first_src, fileops, ledger, ["srt", "txt"], out)
+    second = write(make_transcript("second talk"), second_src, fileops, ledger, ["srt", "txt"], out, overwrite=True)
+    assert [w.path.name for w in first] == ["talk.srt", "talk.txt"]
+    assert [w.path.name for w in second] == ["talk (2).srt", "talk (2).txt"]
+    assert (out / "talk.txt").read_text(encoding="utf-8") == "first talk\n"
+    assert (out / "talk (2).txt").read_text(encoding="utf-8") == "second talk\n"
+    (warning,) = rename_warnings(second, second_src)
+    assert warning == (f"talk.srt, talk.txt already hold the transcript of {first_src}; "
+                       f"wrote talk (2).srt, talk (2).txt for {second_src}")
+    # Re-running either one replaces its own outputs, not the other's.
+    again = write(make_transcript("first talk, again"), first_src, fileops, ledger, ["srt", "txt"], out)
+    assert [w.path.name for w in again] == ["talk.srt", "talk.txt"] and rename_warnings(again, first_src) == []
+    again2 = write(make_transcript("second talk, again"), second_src, fileops, ledger, ["txt"], out)
+    assert again2[0].path.name == "talk (2).txt"
+    assert sorted(p.name for p in out.iterdir()) == ["talk (2).srt", "talk (2).txt", "talk.srt", "talk.txt"]
+
+
+def test_one_number_for_all_of_a_jobs_formats(source, fileops, ledger) -> None:
+    source.with_suffix(".srt").write_text("the user's own")
+    written = write(make_transcript(), source, fileops, ledger, formats=["srt", "txt"])
+    assert [w.path.name for w in written] == ["talk (2).srt", "talk (2).txt"]
+    assert rename_warnings(written, source) == [
+        "talk.srt exists and was not written by nemo_desk; kept it and wrote talk (2).srt"]
 
 
 def test_permission_denied_in_the_folder(source, fileops, ledger) -> None:

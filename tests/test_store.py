@@ -104,7 +104,7 @@ def test_not_a_nemo_file_is_refused_cleanly(store, tmp_path):
         tar.add(__file__, arcname="something.py")
     with pytest.raises(ModelError, match="holds no model_config.yaml"):
         store.import_local(truncated)
-    assert [p for p in store.root.iterdir()] == []  # nothing half-made left behind
+    assert [p.name for p in store.root.iterdir()] == [".locks"]  # nothing half-made left behind
 
 
 def test_transient_lock_while_unpacking_is_retried(store, tiny_tdt):

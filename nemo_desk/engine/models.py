@@ -11,15 +11,18 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.errors import DeviceError
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine import vram
 from nemo_desk.engine.catalog import get_spec
-from nemo_desk.engine.device import DeviceReport, Precision, cap_vram_use, free_accelerator_memory, preflight
+from nemo_desk.engine.device import (
+    DeviceReport, Precision, cap_vram_use, free_accelerator_memory, is_out_of_memory, preflight,
+)
 from nemo_desk.engine.loader import GpuMemoryError, LoadedModel, load_from_folder, place, set_cuda_graphs
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
 from nemo_desk.engine.store import ModelStore
+from nemo_desk.locks.lockerror import LockError
 
 __all__ = ["ModelManager", "ModelRef"]  # ModelRef lives in modelref.py (light to import)
 
@@ -83,9 +86,20 @@ class ModelManager:
         # Reading the weights can meet a scanner's exclusive lock on a freshly unpacked
         # file: the whole load is one retry point.
         fileops = self.store.fileops.with_observer(observer)
+
+        def load(where: Path) -> LoadedModel:
+            return fileops.call("load model", where, load_from_folder, where, report.device, spec,
+                                Path(ref.path) if ref.path else None, report.precision, ref.cuda_graphs)
+
         try:
-            loaded = fileops.call("load model", folder, load_from_folder, folder, report.device, spec,
-                                  Path(ref.path) if ref.path else None, report.precision, ref.cuda_graphs)
+            try:
+                loaded = load(folder)
+            except (LockError, Cancelled, MemoryError, GpuMemoryError):
+                raise
+            except Exception as exc:  # damaged files are unpacked again once; else a plain reason
+                if is_out_of_memory(exc):
+                    raise
+                loaded = load(self.store.recover(folder, exc, observer, cancel))
         except GpuMemoryError as exc:
             if ref.device == "cuda":
                 raise DeviceError(f"{exc}; close programs that use the GPU, or choose CPU or Auto") from exc

@@ -11,3 +11,4 @@ class TranscribeOptions:
     punctuation: bool = True
     batch_size: int | None = None  # None: the model's default
     chunk_seconds: float | None = None  # None: the model's comfortable length
+    audio_track: int | None = None  # counting from 1, of a file with several; None: the first

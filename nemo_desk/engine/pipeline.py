@@ -14,12 +14,14 @@ import time
 from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
+from nemo_desk.core.errors import ExportError
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
 from nemo_desk.export import CueRules, OutputLedger, write_outputs
+from nemo_desk.export.writer import output_folder_problem, rename_warnings
 from nemo_desk.locks.fileops import FileOps
 from nemo_desk.media.ffmpeg import Ffmpeg
 
@@ -95,10 +97,10 @@ class Pipeline:
     def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
-        from nemo_desk.engine.transcriber import transcribe_array
+        from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
         # Named modules, not the package's lazy attributes: PyInstaller follows these.
         from nemo_desk.media.decoding import decode
-        from nemo_desk.media.probing import probe
+        from nemo_desk.media.probing import ends_early_note, probe
 
         started = time.monotonic()
         fileops = self.fileops.with_observer(observer)
@@ -106,11 +108,20 @@ class Pipeline:
             # Probe first: a bad file is reported in a second, before any model loads.
             ffmpeg = self._ffmpeg()
             info = probe(job.source, ffmpeg)
+            if job.output_dir is not None and (problem := output_folder_problem(job.output_dir)):
+                raise ExportError(f"cannot use the output folder: {problem}")  # not after transcribing
+            notes: list[str] = []
+            if track_note := info.track_note(job.options.audio_track):  # before the model loads
+                observer(LogEvent("info", track_note))
             observer(Progress("loading", 0, 0, f"loading model {job.model.label}"))
             loaded = self.models.get(job.model, observer, cancel)
             cancel.raise_if_cancelled()
             observer(Progress("decoding", 0, info.duration or 0))
-            audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info)
+            audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info,
+                           audio_track=job.options.audio_track)
+            if early := ends_early_note(info, len(audio) / SAMPLE_RATE):
+                observer(LogEvent("warning", early))
+                notes.append(early)
             cache = JournalChunks(self.journal, job) if self.journal is not None else None
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
                                           source=str(job.source), cache=cache)
@@ -122,14 +133,12 @@ class Pipeline:
                                     # Frame gaps follow the video's frame rate unless one was chosen.
                                     rules=self.rules.for_source(info.fps),
                                     txt_timestamps=self.txt_timestamps)
-            for out in outputs:
-                if out.renamed_from is not None:
-                    observer(LogEvent("warning", f"{out.renamed_from.name} exists and was not written by "
-                                                 f"nemo_desk; kept it and wrote {out.path.name}"))
-            note = ""
+            for warning in rename_warnings(outputs, job.source):
+                observer(LogEvent("warning", warning))
             if transcript.is_empty:
                 silent = transcript.meta.get("silent_chunks") == transcript.meta.get("chunks")
-                note = "no speech found (the audio is silent)" if silent else "no speech found"
+                notes.append("no speech found (the audio is silent)" if silent else "no speech found")
+            note = "; ".join(notes)
             observer(Progress("writing", len(outputs), len(outputs)))
             return JobResult(job, "done", tuple(outputs), None, transcript, time.monotonic() - started, note)
         except Cancelled:

@@ -3,6 +3,7 @@
 Layout under the app's models folder:
     <slug>/                 one unpacked model (slug: "nvidia--parakeet-tdt-0.6b-v3")
     <slug>.partial-<pid>/   an unpack in progress (or left by a crash: redone)
+    .locks/<slug>.lock      held by the process checking or changing <slug> (storelock.py)
     .downloads/<slug>/      downloaded .nemo files (resumable; deleted after unpacking)
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
 from nemo_desk.engine.catalog import CATALOG, ModelSpec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
+from nemo_desk.engine.load_errors import explain_load_error, repair_hint
+from nemo_desk.engine.storelock import if_unowned, model_lock
 from nemo_desk.engine.unpack import MARKER, is_complete, read_marker, unpack_nemo, verify
 from nemo_desk.locks.fileops import FileOps
 
@@ -85,7 +88,8 @@ class ModelStore:
 
     def ensure_catalog_model(self, spec: ModelSpec, observer: ObserverFn = null_observer,
                              cancel: CancelToken | None = None) -> Path:
-        with self._exclusive(spec.name, observer, cancel):
+        with self._exclusive(spec.name, observer, cancel), \
+                model_lock(self.root, self.folder_for(spec).name, observer, cancel):
             return self._ensure_catalog_model(spec, observer, cancel)
 
     def _ensure_catalog_model(
@@ -94,7 +98,8 @@ class ModelStore:
         """The unpacked folder of a catalog model, downloading and unpacking it if needed."""
         folder = self.folder_for(spec)
         if is_complete(folder):
-            return folder
+            problems = verify(folder, deep=False)
+            return self._repair(folder, problems, observer, cancel) if problems else folder
         if folder.exists() or self._partials(folder.name):
             observer(LogEvent("warning", f"{spec.name}: an earlier unpack did not finish; unpacking again."))
             self._remove_partials(folder.name)
@@ -123,8 +128,17 @@ class ModelStore:
         if nemo_path.stat().st_size == 0:
             raise ModelError(f"model file is empty: {nemo_path}")
         folder = self.root / _local_slug(nemo_path)
+        with model_lock(self.root, folder.name, observer, cancel):
+            return self._unpack_local(nemo_path, folder, observer, cancel)
+
+    def _unpack_local(self, nemo_path: Path, folder: Path, observer: ObserverFn,
+                      cancel: CancelToken | None) -> Path:
         if is_complete(folder):
-            return folder
+            problems = verify(folder, deep=False)
+            if not problems:
+                return folder
+            observer(LogEvent("warning", f"The unpacked copy of {nemo_path.name} is damaged "
+                                         f"({'; '.join(problems[:3])}); unpacking it again."))
         self._remove_partials(folder.name)
         observer(LogEvent("info", f"Unpacking {nemo_path.name} once into {folder}"))
         return unpack_nemo(nemo_path, folder, self.fileops.with_observer(observer), observer, cancel,
@@ -146,10 +160,36 @@ class ModelStore:
         return found
 
     def verify(self, folder: Path) -> list[str]:
-        return verify(folder)
+        return verify(folder, deep=True)
+
+    def recover(self, folder: Path, error: BaseException, observer: ObserverFn = null_observer,
+                cancel: CancelToken | None = None) -> Path:
+        """After `folder` failed to load: when its files are not what was unpacked, unpack
+        them again (and return the folder to load again); otherwise raise a ModelError that
+        says what happened and what to do, instead of torch's or NeMo's internals."""
+        with self._exclusive(folder.name, observer, cancel), model_lock(self.root, folder.name, observer, cancel):
+            problems = verify(folder, deep=True)
+            if problems:
+                return self._repair(folder, problems, observer, cancel)
+        raise ModelError(explain_load_error(error, folder)) from error
+
+    def _repair(self, folder: Path, problems: list[str], observer: ObserverFn,
+                cancel: CancelToken | None) -> Path:
+        """Unpack a damaged folder again from the .nemo it came from, when that file is still
+        there unchanged; else say how to repair it."""
+        marker = read_marker(folder)
+        source = Path(str(marker.get("source") or ""))
+        summary = "; ".join(problems[:3])
+        if marker.get("source") and source.is_file() and source.stat().st_size == marker.get("source_size"):
+            observer(LogEvent("warning", f"The model in {folder} is damaged ({summary}); unpacking it again "
+                                         f"from {source}."))
+            info = {k: marker[k] for k in ("model_id",) if k in marker}
+            return unpack_nemo(source, folder, self.fileops.with_observer(observer), observer, cancel, info=info)
+        raise ModelError(f"the model in {folder} is damaged ({summary}). To repair it, "
+                         f"{repair_hint(str(marker.get('model_id') or ''), folder)}")
 
     def delete(self, folder: Path) -> None:
-        with self._lock:
+        with self._lock, model_lock(self.root, Path(folder).name):
             self._delete(Path(folder))
 
     def _delete(self, folder: Path) -> None:
@@ -160,10 +200,13 @@ class ModelStore:
         self.fileops.rmtree(folder)
 
     def sweep_partials(self) -> None:
-        """Remove unpacks left by crashed runs (called at start-up)."""
+        """Remove unpacks left by crashed runs (called at start-up); never one that a live
+        process (another window or CLI on this profile) is still writing."""
         if self.root.is_dir():
             for p in self.root.glob("*.partial-*"):
-                self.fileops.rmtree(p)
+                with if_unowned(self.root, p.name.split(".partial-")[0]) as unowned:
+                    if unowned:
+                        self.fileops.rmtree(p)
 
     def _partials(self, name: str) -> list[Path]:
         return list(self.root.glob(f"{name}.partial-*")) if self.root.is_dir() else []

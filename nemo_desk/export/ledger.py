@@ -37,6 +37,12 @@ class LedgerEntry:
     sha256: str
     size: int
     written_at: float
+    # The media file this is the transcript of (absolute, as given); "" in records from
+    # before it was kept. Two sources with one output name must not replace each other.
+    source: str = ""
+
+    def is_for(self, source: str | os.PathLike[str]) -> bool:
+        return not self.source or ledger_key(self.source) == ledger_key(source)
 
 
 def ledger_key(path: str | os.PathLike[str]) -> str:
@@ -83,13 +89,15 @@ class OutputLedger:
         return digest.hexdigest() == entry.sha256
 
     # -- updates -----------------------------------------------------------------
-    def record(self, path: str | os.PathLike[str], data: bytes) -> None:
-        self.record_many([(path, data)])
+    def record(self, path: str | os.PathLike[str], data: bytes, source: str | os.PathLike[str] = "") -> None:
+        self.record_many([(path, data)], source)
 
-    def record_many(self, items: Iterable[tuple[str | os.PathLike[str], bytes]]) -> None:
-        """Remember these files as written with this content, and save the ledger."""
+    def record_many(self, items: Iterable[tuple[str | os.PathLike[str], bytes]],
+                    source: str | os.PathLike[str] = "") -> None:
+        """Remember these files as written with this content (for `source`), and save the ledger."""
         now = time.time()
-        new = {ledger_key(p): LedgerEntry(sha256_bytes(d), len(d), now) for p, d in items}
+        origin = os.path.abspath(os.fspath(source)) if source else ""
+        new = {ledger_key(p): LedgerEntry(sha256_bytes(d), len(d), now, origin) for p, d in items}
         if not new:
             return
         with self._lock:
@@ -131,7 +139,8 @@ class OutputLedger:
         raw = doc.get("entries") if isinstance(doc, dict) else None
         for key, value in (raw or {}).items():
             try:
-                entries[key] = LedgerEntry(str(value["sha256"]), int(value["size"]), float(value.get("written_at", 0)))
+                entries[key] = LedgerEntry(str(value["sha256"]), int(value["size"]),
+                                           float(value.get("written_at", 0)), str(value.get("source", "")))
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
         return entries
@@ -143,7 +152,8 @@ class OutputLedger:
         doc = {
             "version": LEDGER_VERSION,
             "entries": {
-                key: {"sha256": e.sha256, "size": e.size, "written_at": round(e.written_at, 3)}
+                key: {"sha256": e.sha256, "size": e.size, "written_at": round(e.written_at, 3),
+                      **({"source": e.source} if e.source else {})}
                 for key, e in sorted(entries.items())
             },
         }

@@ -9,24 +9,25 @@ behind our back and the ledger's hash is the hash of what is on disk.
 A file already at the output name is replaced only when it is ours and unchanged (see
 `OutputLedger`) or when `overwrite=True`; otherwise the output goes to `<stem> (2).<ext>`
 (or the first free or our-own `(n)` name) and `renamed_from` tells the caller so it can
-tell the user. The source file itself is never a candidate, whatever `overwrite` says.
+tell the user. The source file itself is never a candidate, whatever `overwrite` says,
+and neither is another source's unchanged transcript (the ledger records whose it is). A
+job's formats share one number, and are replaced together: all new or all old.
 
 OS errors become one-line `ExportError`s; `LockError` (a file that stayed locked through
 the retry budget) passes through unchanged because it carries its own diagnosis.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from nemo_desk.core.errors import ExportError, NemoDeskError
+from nemo_desk.core.errors import ExportError
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.transcript import Transcript
-from nemo_desk.export.atomic import atomic_write_bytes
+from nemo_desk.export.atomic import atomic_write_all
 from nemo_desk.export.cues import CueRules
 from nemo_desk.export.formats import normalise_formats, render_bytes
 from nemo_desk.export.ledger import OutputLedger, ledger_key
@@ -44,8 +45,11 @@ _WINERROR_NAME_TOO_LONG = frozenset({206})  # ERROR_FILENAME_EXCED_RANGE
 class WrittenFile:
     format: str
     path: Path
-    # The name we wanted but did not take because a file that is not ours was there.
+    # The name we wanted but did not take (a file that is not ours, or another source's
+    # transcript, holds it or a sibling format's name: a job's files share one number).
     renamed_from: Path | None = None
+    # The other media file whose transcript holds the wanted name, when that was the reason.
+    taken_by: str | None = None
 
 
 def output_path(source: str | os.PathLike[str], fmt: str, output_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -67,64 +71,99 @@ def write_outputs(
     paragraph_gap: float = DEFAULT_PARAGRAPH_GAP,
     txt_timestamps: bool = False,
 ) -> list[WrittenFile]:
-    """Write one file per format; returns them in the order the formats were given."""
+    """Write one file per format, all replaced together (all new or all old); returns them
+    in the order the formats were given."""
     fmts = normalise_formats(formats)
     # Render everything before touching the disk: a failure here leaves nothing half done.
     contents = [(fmt, render_bytes(fmt, transcript, rules, paragraph_gap, txt_timestamps)) for fmt in fmts]
     targets = [output_path(source, fmt, output_dir) for fmt in fmts]
     _ensure_folder(targets[0].parent)
-
-    written: list[WrittenFile] = []
-    done: list[tuple[Path, bytes]] = []
     try:
-        for (fmt, data), target in zip(contents, targets):
-            try:
-                path = _choose_path(target, Path(source), ledger, overwrite)
-            except OSError as exc:
-                # Reading the ledger or an existing output failed (not a lock: that
-                # arrives as LockError); without it we cannot tell whose file it is.
-                reason = exc.strerror or exc
-                raise ExportError(f"cannot check whether {target} may be replaced: {reason}") from exc
-            try:
-                atomic_write_bytes(path, data, fileops)
-            except OSError as exc:
-                raise _export_error(exc, path) from exc
-            done.append((path, data))
-            written.append(WrittenFile(fmt, path, None if path == target else target))
-    except BaseException:
-        # Files that did get written are ours; record them, but never let that hide
-        # the error that stopped the rest.
-        with contextlib.suppress(OSError, NemoDeskError):
-            ledger.record_many(done)
-        raise
-    try:
-        ledger.record_many(done)
+        paths, taken_by = _choose_paths(targets, Path(source), ledger, overwrite)
     except OSError as exc:
-        names = ", ".join(str(p) for p, _ in done)
+        # Reading the ledger or an existing output failed (not a lock: that arrives as
+        # LockError); without it we cannot tell whose file it is.
+        reason = exc.strerror or exc
+        raise ExportError(f"cannot check whether {targets[0]} may be replaced: {reason}") from exc
+    items = [(path, data) for path, (_, data) in zip(paths, contents)]
+    atomic_write_all(items, fileops, describe=_export_error)
+    try:
+        ledger.record_many(items, source)
+    except OSError as exc:
+        names = ", ".join(str(p) for p, _ in items)
         raise ExportError(
             f"wrote {names} but could not update {ledger.path}: {exc.strerror or exc}"
         ) from exc
-    return written
+    return [WrittenFile(fmt, path, None if path == target else target, taken_by if path != target else None)
+            for (fmt, _), path, target in zip(contents, paths, targets)]
+
+
+def rename_warnings(written: Iterable[WrittenFile], source: str | os.PathLike[str]) -> list[str]:
+    """What to tell the user about outputs that did not get the name they expected."""
+    renamed = [w for w in written if w.renamed_from is not None]
+    if not renamed:
+        return []
+    wanted = ", ".join(w.renamed_from.name for w in renamed)  # type: ignore[union-attr]
+    got = ", ".join(w.path.name for w in renamed)
+    if renamed[0].taken_by:
+        return [f"{wanted} already hold the transcript of {renamed[0].taken_by}; "
+                f"wrote {got} for {os.path.abspath(source)}"]
+    return [f"{w.renamed_from.name} exists and was not written by nemo_desk; kept it and wrote {w.path.name}"
+            for w in renamed if os.path.lexists(long_path(w.renamed_from))]  # type: ignore[arg-type]
 
 
 def numbered_name(target: Path, n: int) -> Path:
     return target.with_name(f"{target.stem} ({n}){target.suffix}")
 
 
-def _choose_path(target: Path, source: Path, ledger: OutputLedger, overwrite: bool) -> Path:
+def _choose_paths(targets: list[Path], source: Path, ledger: OutputLedger,
+                  overwrite: bool) -> tuple[list[Path], str | None]:
+    """One number for all of a job's formats (talk (2).srt and talk (2).txt belong together):
+    the first n whose every name may be written. Also which other source, if any, holds the
+    wanted names."""
     source_key = ledger_key(source)
+    taken_by: str | None = None
     for n in range(1, _MAX_NUMBERED + 1):
-        candidate = target if n == 1 else numbered_name(target, n)
-        if ledger_key(candidate) == source_key:
-            continue
-        on_disk = long_path(candidate)
-        if not os.path.lexists(on_disk):
-            return candidate
-        if os.path.isdir(on_disk):
-            continue
-        if (overwrite and n == 1) or ledger.owns(candidate):
-            return candidate
-    raise ExportError(f"cannot find a free file name for {target} (tried up to ({_MAX_NUMBERED}))")
+        candidates = [t if n == 1 else numbered_name(t, n) for t in targets]
+        verdicts = [_may_write(c, source, source_key, ledger, overwrite and n == 1) for c in candidates]
+        if all(v is True for v in verdicts):
+            return candidates, taken_by
+        if n == 1:
+            taken_by = next((v for v in verdicts if isinstance(v, str)), None)
+    raise ExportError(f"cannot find a free file name for {targets[0]} (tried up to ({_MAX_NUMBERED}))")
+
+
+def _may_write(candidate: Path, source: Path, source_key: str, ledger: OutputLedger, overwrite: bool) -> bool | str:
+    """True when `candidate` may be (re)written; else False, or the other source whose
+    unchanged transcript is there: that one is never replaced, whatever `overwrite` says,
+    so two files with one stem in a batch (dir1/talk.wav, dir2/talk.wav with one output
+    folder; meeting.mp4 and meeting.wav) each keep their own outputs."""
+    if ledger_key(candidate) == source_key:
+        return False
+    on_disk = long_path(candidate)
+    if not os.path.lexists(on_disk):
+        return True
+    if os.path.isdir(on_disk):
+        return False
+    entry = ledger.entry(candidate)
+    ours = entry is not None and ledger.owns(candidate)
+    if ours and not entry.is_for(source):  # type: ignore[union-attr]
+        return entry.source  # type: ignore[union-attr]
+    return overwrite or ours
+
+
+def output_folder_problem(folder: str | os.PathLike[str]) -> str | None:
+    """Why `folder` cannot hold outputs (it or a parent is a file), or None. A folder that
+    does not exist yet is fine: it is created when the first output is written."""
+    path = Path(os.path.abspath(folder))
+    for candidate in (path, *path.parents):
+        if os.path.isdir(long_path(candidate)):
+            return None
+        if os.path.lexists(long_path(candidate)):
+            if candidate == path:
+                return f"{folder} is a file, not a folder"
+            return f"{candidate} is a file, so {folder} cannot be created"
+    return None
 
 
 def _ensure_folder(folder: Path) -> None:

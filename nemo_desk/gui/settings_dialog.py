@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, PROFILES
+from nemo_desk.core import limits
 from nemo_desk.gui import dialogs
 from nemo_desk.settings import Settings
 
@@ -67,10 +68,11 @@ class SettingsDialog(QDialog):
 
         work = QGroupBox("Processing")
         form = QFormLayout(work)
-        self.retry_seconds = _double(settings.retry_seconds, 0.5, 600, " s")
+        self.retry_seconds = _double(settings.retry_seconds, *_span(limits.RETRY_SECONDS), " s")
         self.retry_seconds.setToolTip("How long to wait for a file another program holds before asking you.")
-        self.batch_size = _int(settings.batch_size, 0, 256, special="model default")
-        self.chunk_seconds = _double(settings.chunk_seconds, 0, 600, " s", special="model default")
+        self.batch_size = _int(settings.batch_size, *_span(limits.BATCH_SIZE, True), special="model default")
+        self.chunk_seconds = _double(settings.chunk_seconds, *_span(limits.CHUNK_SECONDS, True), " s",
+                                     special="model default")
         form.addRow("Wait for a locked file:", self.retry_seconds)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Chunk length:", self.chunk_seconds)
@@ -153,15 +155,23 @@ class SettingsDialog(QDialog):
             self._base,
             models_dir=self.models_dir.value(), temp_dir=self.temp_dir.value(),
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
-            batch_size=self.batch_size.value(), chunk_seconds=self.chunk_seconds.value(),
+            batch_size=self.batch_size.value(),
+            chunk_seconds=_at_least_low(self.chunk_seconds.value(), limits.CHUNK_SECONDS),
             subtitle_profile=self.profile.currentData(), txt_timestamps=self.txt_timestamps.isChecked(),
             cuda_graphs=self.cuda_graphs.isChecked(), **self._custom_values(),
         )
 
 
-def _int(value: int, low: int, high: int, special: str = "") -> QSpinBox:
+# The ranges come from core/limits.py, shared with the CLI and the settings loader; a
+# "model default" box also offers 0 (shown as the special text) below the range.
+def _span(limit: limits.Limit, zero_is_default: bool = False) -> tuple[float, float]:
+    """A spin box's range from the shared limits; 0 ("model default") below it when offered."""
+    return (0 if zero_is_default else limit.low), limit.high
+
+
+def _int(value: int, low: float, high: float, special: str = "") -> QSpinBox:
     box = QSpinBox()
-    box.setRange(low, high)
+    box.setRange(int(low), int(high))
     box.setValue(value)
     if special:
         box.setSpecialValueText(special)  # shown for the minimum (0 = "use the default")
@@ -178,3 +188,8 @@ def _double(value: float, low: float, high: float, suffix: str, special: str = "
     if special:
         box.setSpecialValueText(special)
     return box
+
+
+def _at_least_low(value: float, limit: limits.Limit) -> float:
+    """A box that offers 0 for "model default" also lets one type 0.5 s, below the range."""
+    return limit.low if 0 < value < limit.low else value

@@ -39,10 +39,13 @@ def decode(
     cancel: CancelToken | None = None,
     observer: ObserverFn = null_observer,
     info: MediaInfo | None = None,
+    audio_track: int | None = None,
 ) -> np.ndarray:
     """Mono float32 samples of `path` at `sample_rate` (stereo: mean of L and R).
 
     `info`: the caller's own `probe()` of this file, so ffmpeg is not started twice.
+    `audio_track`: which audio track, counting from 1 (default 1, not ffmpeg's own pick,
+    which prefers the track with most channels: the user is told which one is used).
 
     Raises FileMissingError / EmptyFileError / NotDecodableError / NoAudioStreamError /
     ZeroLengthAudioError / FfmpegUnavailableError, or Cancelled when `cancel` is set.
@@ -51,11 +54,11 @@ def decode(
     check_file(path)
     if cancel is not None:
         cancel.raise_if_cancelled()
-    if os.path.splitext(path)[1].lower() in _SOUNDFILE_SUFFIXES:
+    if os.path.splitext(path)[1].lower() in _SOUNDFILE_SUFFIXES and (audio_track or 1) == 1:
         samples = _read_with_soundfile(path, sample_rate, cancel, observer)
         if samples is not None:
             return samples
-    return _decode_with_ffmpeg(path, as_ffmpeg(ffmpeg), sample_rate, cancel, observer, info)
+    return _decode_with_ffmpeg(path, as_ffmpeg(ffmpeg), sample_rate, cancel, observer, info, audio_track or 1)
 
 
 def _read_with_soundfile(
@@ -102,13 +105,14 @@ def _read_with_soundfile(
 def _decode_with_ffmpeg(
     path: str, ff: Ffmpeg, sample_rate: int, cancel: CancelToken | None, observer: ObserverFn,
     info: MediaInfo | None = None,
+    audio_track: int = 1,
 ) -> np.ndarray:
     if info is None:
         info = probe(path, ff)  # also raises NotDecodable / NoAudioStream with clear reasons
     total_s = info.duration or 0.0
     name = input_arg(path)
     args = (
-        ffmpeg_python.input(name)
+        ffmpeg_python.input(name)[f"a:{audio_track - 1}"]
         .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, vn=None, sn=None)
         # Only errors on stderr: they become the message; the banner would be noise.
         .compile(cmd=[ff.exe, "-hide_banner", "-nostdin", "-loglevel", "error"])

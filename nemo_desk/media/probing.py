@@ -37,6 +37,37 @@ class MediaInfo:
     size_bytes: int
     # Frames per second of the first video stream (subtitle timing); None without video.
     fps: float | None = None
+    # One line per audio track, as ffmpeg describes it ("eng: aac (LC), 48000 Hz, stereo").
+    audio_tracks: tuple[str, ...] = ()
+
+    def track_note(self, track: int | None) -> str | None:
+        """Which of several audio tracks is used (None for a file with one); raises
+        NoAudioStreamError for a track number the file does not have."""
+        chosen = track or 1
+        if chosen > max(1, len(self.audio_tracks)):
+            raise NoAudioStreamError(self.path, f"has {len(self.audio_tracks)} audio track(s); there is no "
+                                                f"track {chosen}")
+        if len(self.audio_tracks) < 2:
+            return None
+        return (f"{os.path.basename(self.path)} has {len(self.audio_tracks)} audio tracks; using track {chosen} "
+                f"({self.audio_tracks[chosen - 1]}). Another can be chosen (--audio-track N on the command line).")
+
+
+def ends_early_note(info: MediaInfo, decoded_s: float, slack_s: float = 1.0) -> str | None:
+    """A warning when less audio was decoded than the file's header promised (a download or
+    copy cut short): the transcript then silently lacks the end. None when it matches."""
+    if info.duration is None or info.duration - decoded_s <= slack_s:
+        return None
+    return (f"the file ends early at {_clock(decoded_s)} (its header says {_clock(info.duration)}); "
+            "it may be truncated, and the transcript stops there")
+
+
+def _clock(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    h, m, sec = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def check_file(path: str) -> int:
@@ -78,7 +109,8 @@ def probe(path: str | os.PathLike[str], ffmpeg: FfmpegLike) -> MediaInfo:
 
 _INPUT = re.compile(r"^Input #0,", re.MULTILINE)
 _DURATION = re.compile(r"^\s+Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)", re.MULTILINE)
-_STREAM = re.compile(r"^\s+Stream #0:\d+\S*:\s*(Audio|Video):\s*(.*)$", re.MULTILINE)
+_STREAM = re.compile(r"^\s+Stream #0:\d+(\S*):\s*(Audio|Video):\s*(.*)$", re.MULTILINE)
+_LANGUAGE = re.compile(r"\((\w+)\)")
 _CODEC = re.compile(r"^([\w.-]+)")
 _RATE_LAYOUT = re.compile(r"(\d+) Hz(?:,\s*([^,]+))?")
 _FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) (fps|tbr)\b")
@@ -128,11 +160,15 @@ def parse_probe_output(text: str, path: str, size_bytes: int, input_name: str = 
         duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
 
     audio: list[str] = []
+    tracks: list[str] = []
     has_video = False
     fps: float | None = None
-    for kind, desc in _STREAM.findall(text):
+    for ident, kind, desc in _STREAM.findall(text):
         if kind == "Audio":
             audio.append(desc)
+            language = _LANGUAGE.search(ident)
+            summary = ", ".join(part.strip() for part in desc.split(",")[:3])
+            tracks.append(f"{language.group(1)}: {summary}" if language else summary)
         elif "(attached pic)" not in desc:  # cover art in an mp3/m4a is not a video
             if not has_video:
                 fps = frame_rate(desc)
@@ -155,4 +191,5 @@ def parse_probe_output(text: str, path: str, size_bytes: int, input_name: str = 
         audio_codec=codec.group(1) if codec else None,
         size_bytes=size_bytes,
         fps=fps,
+        audio_tracks=tuple(tracks),
     )

@@ -1,0 +1,59 @@
+"""The allowed range of every number a user can set: one table for every front end.
+
+The CLI checks its options against these before anything loads, the settings loader
+repairs out-of-range values with them, and the settings dialog sets its spin boxes from
+them, so a value one front end accepts is never refused by another. Why bounds at all:
+a negative chunk length made chunk planning loop until the kernel killed the process, and
+a huge one asked for gigabytes at once; NaN passes every `<` test.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str  # the Settings field
+    flag: str  # the CLI option
+    low: float
+    high: float
+    integer: bool = False
+    unit: str = ""
+    # In settings, 0 means "the model's default" (the CLI leaves the option out instead).
+    zero_is_default: bool = False
+
+    def allows(self, value: object, setting: bool = False) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not math.isfinite(value) or (self.integer and value != int(value)):
+            return False
+        if setting and self.zero_is_default and value == 0:
+            return True
+        return self.low <= value <= self.high
+
+    def describe(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        kind = "a whole number" if self.integer else "a number"
+        return f"{kind} from {self.low:g} to {self.high:g}{unit}"
+
+    def problem(self, value: object) -> str | None:
+        """A one-line reason when `value` is outside the range, for the CLI."""
+        if self.allows(value):
+            return None
+        return f"{self.flag} must be {self.describe()}, not {value!r}"
+
+
+RETRY_SECONDS = Limit("retry_seconds", "--retry-seconds", 0.5, 600, unit="seconds")
+BATCH_SIZE = Limit("batch_size", "--batch-size", 1, 256, integer=True, zero_is_default=True)
+# 1 s: the encoder needs about a second of audio; 600 s: ten minutes is already far past
+# what any model here handles well (attention memory grows with the square of the length).
+CHUNK_SECONDS = Limit("chunk_seconds", "--chunk-seconds", 1, 600, unit="seconds", zero_is_default=True)
+MAX_CHARS_PER_LINE = Limit("max_chars_per_line", "--max-chars-per-line", 10, 200, integer=True)
+MAX_LINES = Limit("max_lines", "--max-lines", 1, 10, integer=True)
+MAX_CUE_DURATION = Limit("max_cue_duration", "--max-cue-duration", 0.5, 60, unit="seconds")
+AUDIO_TRACK = Limit("audio_track", "--audio-track", 1, 99, integer=True)
+
+LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
+    RETRY_SECONDS, BATCH_SIZE, CHUNK_SECONDS, MAX_CHARS_PER_LINE, MAX_LINES, MAX_CUE_DURATION, AUDIO_TRACK,
+)}
