@@ -228,7 +228,7 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: Te
     problem = next((check_rule(k, v) for k, v in _subtitle_overrides(args).items()
                     if v is not None and check_rule(k, v)), None)
     if problem:  # before anything starts; the same table as the settings file's ranges
-        err.write(f"nemo-desk: --{problem}\n")
+        err.write(f"nemo-desk: {problem}\n")
         return EXIT_USAGE
     for note in check_transcribe(args):  # before anything loads
         err.write(note + "\n")

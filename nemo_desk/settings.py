@@ -22,7 +22,7 @@ from typing import Any, Callable
 from nemo_desk.core.limits import LIMITS
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 from nemo_desk.export import FORMATS, CueRules
-from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, check_rule, profile_rules
+from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, profile_rules
 from nemo_desk.locks.fileops import FileOps
 
 SETTINGS_VERSION = 1
@@ -135,16 +135,12 @@ class Settings:
     def _repair(self, warn: Warn) -> None:
         """Out-of-range values back to their defaults, one warning each."""
         d = Settings()
-        # The ranges are the CLI's and the dialog's too (core/limits.py; the subtitle rules'
-        # own table in export/profiles.py).
+        # The ranges are the CLI's and the dialog's too (core/limits.py).
         checks = tuple((name, limit.allows(getattr(self, name), setting=True))
                        for name, limit in LIMITS.items() if hasattr(self, name))
         checks += (
             ("device", self.device in ("auto", "cpu", "cuda")),
             ("subtitle_profile", self.subtitle_profile in PROFILE_NAMES),
-            ("custom_max_cps", check_rule("max_cps", self.custom_max_cps) is None),
-            ("custom_min_duration", check_rule("min_duration", self.custom_min_duration) is None),
-            ("custom_min_gap_frames", check_rule("min_gap_frames", self.custom_min_gap_frames) is None),
         )
         for name, ok in checks:
             if not ok:

@@ -92,7 +92,7 @@ def test_a_real_process_exits_2_without_loading_anything(tmp_path):
 def test_settings_loader_uses_the_same_ranges(caplog):
     warnings: list[str] = []
     loaded = Settings.from_dict({"chunk_seconds": -5.0, "batch_size": 300, "retry_seconds": 0.1,
-                                 "max_chars_per_line": 5}, warnings.append)
+                                 "max_chars_per_line": 3}, warnings.append)
     d = Settings()
     assert (loaded.chunk_seconds, loaded.batch_size, loaded.retry_seconds, loaded.max_chars_per_line) == (
         d.chunk_seconds, d.batch_size, d.retry_seconds, d.max_chars_per_line)
@@ -118,7 +118,9 @@ def test_settings_dialog_offers_exactly_the_shared_ranges(qtbot):
     qtbot.addWidget(dialog)
     boxes = {"retry_seconds": dialog.retry_seconds, "batch_size": dialog.batch_size,
              "chunk_seconds": dialog.chunk_seconds, "max_chars_per_line": dialog.max_chars,
-             "max_lines": dialog.max_lines, "max_cue_duration": dialog.max_duration}
+             "max_lines": dialog.max_lines, "max_cue_duration": dialog.max_duration,
+             "custom_max_cps": dialog.max_cps, "custom_min_duration": dialog.min_duration,
+             "custom_min_gap_frames": dialog.min_gap_frames}
     for name, box in boxes.items():
         limit = limits.LIMITS[name]
         assert box.maximum() == limit.high, name

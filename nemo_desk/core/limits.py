@@ -49,11 +49,18 @@ BATCH_SIZE = Limit("batch_size", "--batch-size", 1, 256, integer=True, zero_is_d
 # 1 s: the encoder needs about a second of audio; 600 s: ten minutes is already far past
 # what any model here handles well (attention memory grows with the square of the length).
 CHUNK_SECONDS = Limit("chunk_seconds", "--chunk-seconds", 1, 600, unit="seconds", zero_is_default=True)
-MAX_CHARS_PER_LINE = Limit("max_chars_per_line", "--max-chars-per-line", 10, 200, integer=True)
-MAX_LINES = Limit("max_lines", "--max-lines", 1, 10, integer=True)
-MAX_CUE_DURATION = Limit("max_cue_duration", "--max-cue-duration", 0.5, 60, unit="seconds")
 AUDIO_TRACK = Limit("audio_track", "--audio-track", 1, 99, integer=True)
+# The subtitle rules (export/profiles.py maps them onto CueRules); the names are the
+# settings' fields, the flags the CLI's.
+MAX_CHARS_PER_LINE = Limit("max_chars_per_line", "--max-chars", 5, 200, integer=True)
+MAX_LINES = Limit("max_lines", "--max-lines", 1, 10, integer=True)
+MAX_CPS = Limit("custom_max_cps", "--max-cps", 5, 100, unit="characters a second")
+MIN_CUE_DURATION = Limit("custom_min_duration", "--min-duration", 0, 10, unit="seconds")
+MAX_CUE_DURATION = Limit("max_cue_duration", "--max-duration", 0.5, 60, unit="seconds")
+MIN_GAP_FRAMES = Limit("custom_min_gap_frames", "--min-gap-frames", 0, 60, integer=True)
+FPS = Limit("fps", "--fps", 1, 300, unit="frames a second")
 
 LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
-    RETRY_SECONDS, BATCH_SIZE, CHUNK_SECONDS, MAX_CHARS_PER_LINE, MAX_LINES, MAX_CUE_DURATION, AUDIO_TRACK,
+    RETRY_SECONDS, BATCH_SIZE, CHUNK_SECONDS, AUDIO_TRACK, MAX_CHARS_PER_LINE, MAX_LINES, MAX_CPS,
+    MIN_CUE_DURATION, MAX_CUE_DURATION, MIN_GAP_FRAMES, FPS,
 )}

@@ -6,14 +6,15 @@ characters x 2 lines, 17 characters a second, 5/6 s to 7 s, 2 frames between cue
 for vertical video: one short line, quicker cues. "custom" is whatever the user set in
 the settings dialog (its values live in the settings, not here).
 
-The ranges of the numeric rules are one table (`RULE_LIMITS`), so the command line and
-the settings file give the same one-line message for a value out of range.
+The ranges of the numeric rules are core/limits.py's, so the command line, the settings
+file and the settings dialog agree on them.
 """
 from __future__ import annotations
 
 from dataclasses import fields, replace
 from typing import Mapping
 
+from nemo_desk.core import limits
 from nemo_desk.export.cues import CueRules
 
 PROFILES: dict[str, CueRules] = {
@@ -25,29 +26,26 @@ CUSTOM = "custom"
 PROFILE_NAMES: tuple[str, ...] = (*PROFILES, CUSTOM)
 DEFAULT_PROFILE = "broadcast"
 
-# (option name, CueRules field, type, lowest, highest). The option names are the
-# command line's (--max-chars, ...) without the dashes.
-RULE_LIMITS: tuple[tuple[str, str, type, float, float], ...] = (
-    ("max_chars", "max_chars_per_line", int, 5, 200),
-    ("max_lines", "max_lines", int, 1, 10),
-    ("max_cps", "max_cps", float, 5.0, 100.0),
-    ("min_duration", "min_duration", float, 0.0, 10.0),
-    ("max_duration", "max_duration", float, 0.5, 60.0),
-    ("min_gap_frames", "min_gap_frames", int, 0, 60),
-    ("fps", "fps", float, 1.0, 300.0),
+# (option name, CueRules field, its range). The option names are the command line's
+# (--max-chars, ...) without the dashes; the ranges are core/limits.py's, shared with the
+# settings file and the settings dialog.
+RULE_LIMITS: tuple[tuple[str, str, limits.Limit], ...] = (
+    ("max_chars", "max_chars_per_line", limits.MAX_CHARS_PER_LINE),
+    ("max_lines", "max_lines", limits.MAX_LINES),
+    ("max_cps", "max_cps", limits.MAX_CPS),
+    ("min_duration", "min_duration", limits.MIN_CUE_DURATION),
+    ("max_duration", "max_duration", limits.MAX_CUE_DURATION),
+    ("min_gap_frames", "min_gap_frames", limits.MIN_GAP_FRAMES),
+    ("fps", "fps", limits.FPS),
 )
 _FIELDS = {f.name for f in fields(CueRules)}
 
 
 def check_rule(option: str, value: float) -> str | None:
     """A one-line message when `value` is out of range for `option`, else None."""
-    for name, _, kind, low, high in RULE_LIMITS:
+    for name, _, limit in RULE_LIMITS:
         if name == option:
-            if kind is int and (not float(value).is_integer()):
-                return f"{option.replace('_', '-')} must be a whole number (got {value})"
-            if not low <= value <= high:
-                return f"{option.replace('_', '-')} must be between {low:g} and {high:g} (got {value:g})"
-            return None
+            return limit.problem(value)
     raise KeyError(option)
 
 
@@ -68,14 +66,14 @@ def with_overrides(base: CueRules, overrides: Mapping[str, float | int | None]) 
     that cannot work (a minimum duration above the maximum).
     """
     changes: dict[str, float | int] = {}
-    for option, field_name, kind, _, _ in RULE_LIMITS:
+    for option, field_name, limit in RULE_LIMITS:
         value = overrides.get(option)
         if value is None:
             continue
-        problem = check_rule(option, value)
+        problem = limit.problem(value)
         if problem:
             raise ValueError(problem)
-        changes[field_name] = kind(value)
+        changes[field_name] = int(value) if limit.integer else float(value)
     unknown = set(overrides) - {r[0] for r in RULE_LIMITS}
     if unknown:
         raise ValueError(f"unknown subtitle rule(s): {', '.join(sorted(unknown))}")

@@ -100,12 +100,12 @@ class SettingsDialog(QDialog):
         self.profile.setCurrentIndex(max(0, self.profile.findData(settings.subtitle_profile)))
         form.addRow("Profile:", self.profile)
         # The custom profile's values; the named profiles' are fixed (shown, not editable).
-        self.max_chars = _int(settings.max_chars_per_line, 5, 200)
-        self.max_lines = _int(settings.max_lines, 1, 10)
-        self.max_cps = _double(settings.custom_max_cps, 5, 100, " chars/s")
-        self.min_duration = _double(settings.custom_min_duration, 0, 10, " s", decimals=3)
-        self.max_duration = _double(settings.max_cue_duration, 0.5, 60, " s")
-        self.min_gap_frames = _int(settings.custom_min_gap_frames, 0, 60)
+        self.max_chars = _int(settings.max_chars_per_line, *_span(limits.MAX_CHARS_PER_LINE))
+        self.max_lines = _int(settings.max_lines, *_span(limits.MAX_LINES))
+        self.max_cps = _double(settings.custom_max_cps, *_span(limits.MAX_CPS), " chars/s")
+        self.min_duration = _double(settings.custom_min_duration, *_span(limits.MIN_CUE_DURATION), " s", decimals=3)
+        self.max_duration = _double(settings.max_cue_duration, *_span(limits.MAX_CUE_DURATION), " s")
+        self.min_gap_frames = _int(settings.custom_min_gap_frames, *_span(limits.MIN_GAP_FRAMES))
         self.min_gap_frames.setSuffix(" frames")
         self.min_gap_frames.setToolTip("At the video's frame rate (25 for audio files).")
         self._custom = (self.max_chars, self.max_lines, self.max_cps, self.min_duration, self.max_duration,
