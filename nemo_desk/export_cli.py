@@ -41,8 +41,8 @@ def _settings(services):
     return Settings.load(services.paths.settings_file, warn=lambda m: services.logger.warning("%s", m))
 
 
-def export_document(path: Path, formats, output_dir: Path | None, services, rules, overwrite: bool = False,
-                    document=None):
+def export_document(path: Path, formats, output_dir: Path | None, fileops, ledger, rules,
+                    overwrite: bool = False, document=None):
     """Write `formats` for the transcript at `path` (or `document`, already open).
     Returns (written files, notes). Raises NemoDeskError (one line)."""
     from nemo_desk.document.store import load_document
@@ -51,8 +51,7 @@ def export_document(path: Path, formats, output_dir: Path | None, services, rule
     notes: list[str] = []
     if document is None:
         document, notes = load_document(path)
-    written = write_outputs(document, path, formats, output_dir, services.fileops, services.ledger,
-                            overwrite=overwrite, rules=rules)
+    written = write_outputs(document, path, formats, output_dir, fileops, ledger, overwrite=overwrite, rules=rules)
     for out in written:
         if out.renamed_from is not None:
             notes.append(f"{out.renamed_from.name} exists and was not written by nemo_desk; "
@@ -75,7 +74,8 @@ def run_export(args: argparse.Namespace, services_factory: Callable, out: TextIO
         for raw in args.inputs:
             path = Path(raw)
             try:
-                written, notes = export_document(path, formats, args.output_dir, services, rules, args.overwrite)
+                written, notes = export_document(path, formats, args.output_dir, services.fileops, services.ledger,
+                                                 rules, args.overwrite)
             except NemoDeskError as exc:
                 failed += 1
                 message = " ".join(exc.user_message.split())
