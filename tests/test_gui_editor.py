@@ -267,3 +267,24 @@ def test_a_killed_editor_leaves_its_edits_recoverable(doc_path, context, tmp_pat
 def test_open_refuses_a_bad_command_line(capsys):
     assert launch_editor([], lambda **kw: None) == 2
     assert "usage: nemo-desk open" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("which", ["talk.json", "talk.wav"])
+def test_nemo_desk_open_shows_the_editor_on_the_json_or_the_media_next_to_it(doc_path, app_home, monkeypatch,
+                                                                             which, dialogs_rec):
+    from nemo_desk.app import build_services
+    from nemo_desk.gui.editor_window import EditorWindow
+
+    shown = []
+
+    def fake_exec(*_args):  # instead of the event loop: look, then close like a user would
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, EditorWindow) and w.isVisible()]
+        shown.extend(w.model.path for w in windows)
+        for w in windows:
+            w.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert launch_editor([str(doc_path.with_name(which))], lambda **kw: build_services(**kw)) == 0
+    assert shown == [doc_path]
+    QApplication.processEvents()
