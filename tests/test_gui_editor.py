@@ -175,7 +175,7 @@ def test_a_video_source_shows_the_picture_and_the_subtitle_an_audio_source_does_
     assert window.caption.isVisible()
     first = window.model.document.words[0]
     window.player.media.setPosition(int((first.start + 0.05) * 1000))
-    qtbot.waitUntil(lambda: window.caption.text() == window._cues[0].text, timeout=5000)
+    qtbot.waitUntil(lambda: window.caption.text() == window.cues()[0].text, timeout=5000)
     assert first.text in window.caption.text()
 
 
@@ -271,7 +271,7 @@ def test_open_refuses_a_bad_command_line(capsys):
 
 @pytest.mark.parametrize("which", ["talk.json", "talk.wav"])
 def test_nemo_desk_open_shows_the_editor_on_the_json_or_the_media_next_to_it(doc_path, app_home, monkeypatch,
-                                                                             which, dialogs_rec):
+                                                                             which, dialogs_rec, qtbot):
     from nemo_desk.app import build_services
     from nemo_desk.gui.editor_window import EditorWindow
 
@@ -280,6 +280,8 @@ def test_nemo_desk_open_shows_the_editor_on_the_json_or_the_media_next_to_it(doc
     def fake_exec(*_args):  # instead of the event loop: look, then close like a user would
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, EditorWindow) and w.isVisible()]
         shown.extend(w.model.path for w in windows)
+        # Closing while the media still loads interrupts it, and Qt warns about that.
+        qtbot.waitUntil(lambda: all(w.player.loaded for w in windows), timeout=20_000)
         for w in windows:
             w.close()
         return 0
@@ -288,3 +290,27 @@ def test_nemo_desk_open_shows_the_editor_on_the_json_or_the_media_next_to_it(doc
     assert launch_editor([str(doc_path.with_name(which))], lambda **kw: build_services(**kw)) == 0
     assert shown == [doc_path]
     QApplication.processEvents()
+
+
+def test_the_view_knows_where_every_word_is_drawn(qtbot, context, tmp_path):
+    from nemo_desk.core.document import Speaker, TranscriptDocument
+    from nemo_desk.core.transcript import Segment, Word
+    from nemo_desk.gui.editor_window import EditorWindow
+
+    texts = [["Tom", "&", "Jerry's", "<b>"], ["日本語", "です"], ["naïve", "🎉", "café,", "ok"]]
+    segments, t = [], 0.0
+    for words in texts:
+        ws = tuple(Word(w, t + k, t + k + 0.5) for k, w in enumerate(words))
+        segments.append(Segment(" ".join(words), ws[0].start, ws[-1].end, ws))
+        t += 10
+    doc = TranscriptDocument(segments=segments, duration=40.0, speakers=(Speaker("S1", "Ann <host>"),),
+                             segment_speakers=(None, "S1", "S1"))
+    window = EditorWindow(tmp_path / "x.json", doc, context)
+    qtbot.addWidget(window)
+    shown = window.view.toPlainText().encode("utf-16-le")
+    assert len(window.view.spans) == sum(map(len, texts))
+    for span in window.view.spans:
+        word = doc.segments[span.segment].words[span.word].text
+        assert shown[2 * span.start:2 * span.end].decode("utf-16-le") == word
+    assert "Ann <host>: 日本語" in window.view.toPlainText()
+    window.close()

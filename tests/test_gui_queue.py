@@ -92,6 +92,7 @@ def test_drop_files_and_folder_transcribes_them_all(make_window, qtbot, tiny_ste
     editor = window.findChildren(EditorWindow)[-1]
     assert editor.isVisible() and editor.model.path == files["hello.wav"].with_suffix(".json")
     assert editor.model.document.text == window.transcripts[window.queue.rows[0].job.id].text
+    qtbot.waitUntil(lambda: editor.player.loaded, timeout=20_000)  # it plays the source
     editor.close()
     window.open_output(window.queue.rows[0].job.id)  # "Open output file": the OS seam
     assert dialogs_rec.called("open_path")[-1] == (files["hello.wav"].with_suffix(".srt"),)

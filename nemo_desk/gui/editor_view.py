@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from html import escape
 
 from PySide6.QtCore import QRect, Signal
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtGui import QColor, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QTextEdit
 
 from nemo_desk.core.document import TranscriptDocument
@@ -22,6 +23,10 @@ from nemo_desk.gui.editor_player import clock
 _PLAYING = QColor("#ffe082")
 _FOUND = QColor("#90caf9")
 _CURRENT = QColor("#eef3fb")
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)
@@ -52,26 +57,29 @@ class TranscriptView(QTextEdit):
 
     # -- content -----------------------------------------------------------------------
     def show_document(self, document: TranscriptDocument) -> None:
+        # One setHtml for the whole document, not a cursor insert per piece: much faster for
+        # long transcripts, and PySide6 6.12 on Python 3.11 drops a reference to None in
+        # every void call (thousands of calls abort the process). Positions are counted
+        # here: each paragraph is "time  [speaker: ]text" plus one separator character, in
+        # UTF-16 code units as Qt counts them (an emoji is two).
         scroll = self.verticalScrollBar().value()
-        self.clear()
-        cursor = QTextCursor(self.document())
-        time_fmt, name_fmt, text_fmt = QTextCharFormat(), QTextCharFormat(), QTextCharFormat()
-        time_fmt.setForeground(QColor("#777777"))
-        name_fmt.setFontWeight(QFont.Weight.Bold)
+        parts: list[str] = []
         self.spans, self.text_starts = [], []
+        position = 0
         for i, seg in enumerate(document.segments):
-            if i:
-                cursor.insertBlock()
-            cursor.insertText(f"{clock(seg.start)}  ", time_fmt)
+            stamp = f"{clock(seg.start)}  "
             name = document.speaker_name(i)
-            if name:
-                cursor.insertText(f"{name}: ", name_fmt)
-            start = cursor.position()
+            label = f"{name}: " if name else ""
+            start = position + _units(stamp) + _units(label)
             self.text_starts.append(start)
-            cursor.insertText(seg.text, text_fmt)
             for j, off in enumerate(word_offsets(seg)):
                 w = seg.words[j]
-                self.spans.append(WordSpan(start + off, start + off + len(w.text), i, j, w.start))
+                at = start + _units(seg.text[:off])
+                self.spans.append(WordSpan(at, at + _units(w.text), i, j, w.start))
+            parts.append(f'<p style="white-space:pre-wrap"><span style="color:#777777">{escape(stamp)}</span>'
+                         f"<b>{escape(label)}</b>{escape(seg.text)}</p>")
+            position = start + _units(seg.text) + 1
+        self.setHtml("".join(parts))
         self._span_starts = [s.start for s in self.spans]
         self._by_time = sorted(self.spans, key=lambda s: s.seconds)
         self._times = [s.seconds for s in self._by_time]

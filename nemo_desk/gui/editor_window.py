@@ -52,7 +52,7 @@ class EditorWindow(QMainWindow):
         self.context = context
         self.model = EditorModel(path, document, self)
         self.current = 0 if document.segments else -1
-        self._cues: list = []
+        self._cues: list | None = None
         self._cue_starts: list[float] = []
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"{path.name}[*] — nemo_desk editor")
@@ -178,8 +178,7 @@ class EditorWindow(QMainWindow):
             self.current = min(focus, len(document.segments) - 1)
         self.current = min(self.current, len(document.segments) - 1)
         self.view.show_document(document)
-        self._cues = build_cues(document, self.context.rules)
-        self._cue_starts = [c.start for c in self._cues]
+        self._cues = None  # laid out again when a caption needs them (video sources only)
         self._show_segment()
         self._on_position(self.player.seconds())
 
@@ -267,13 +266,26 @@ class EditorWindow(QMainWindow):
     # -- playback ----------------------------------------------------------------------------------
     def _on_position(self, seconds: float) -> None:
         self.view.highlight_time(seconds)
+        if self.caption.isHidden():
+            return
+        cues = self.cues()
         i = bisect.bisect_right(self._cue_starts, seconds) - 1
-        cue = self._cues[i] if i >= 0 and seconds < self._cues[i].end else None
-        self.caption.setText(cue.text if cue is not None else "")
+        cue = cues[i] if i >= 0 and seconds < cues[i].end else None
+        text = cue.text if cue is not None else ""
+        if text != self.caption.text():
+            self.caption.setText(text)
+
+    def cues(self) -> list:
+        """The subtitle cues of the document as it is now (what an SRT export would show)."""
+        if self._cues is None:
+            self._cues = build_cues(self.model.document, self.context.rules)
+            self._cue_starts = [c.start for c in self._cues]
+        return self._cues
 
     def _on_video(self, has_video: bool) -> None:
         self.video.setVisible(has_video)
         self.caption.setVisible(has_video)
+        self._on_position(self.player.seconds())
 
     # -- saving --------------------------------------------------------------------------------------
     def save(self) -> bool:
