@@ -306,11 +306,35 @@ def test_the_view_knows_where_every_word_is_drawn(qtbot, context, tmp_path):
     doc = TranscriptDocument(segments=segments, duration=40.0, speakers=(Speaker("S1", "Ann <host>"),),
                              segment_speakers=(None, "S1", "S1"))
     window = EditorWindow(tmp_path / "x.json", doc, context)
-    qtbot.addWidget(window)
     shown = window.view.toPlainText().encode("utf-16-le")
     assert len(window.view.spans) == sum(map(len, texts))
     for span in window.view.spans:
         word = doc.segments[span.segment].words[span.word].text
         assert shown[2 * span.start:2 * span.end].decode("utf-16-le") == word
     assert "Ann <host>: 日本語" in window.view.toPlainText()
+    window.close()
+
+
+def test_space_plays_in_the_transcript_and_types_in_the_text_field(qtbot, context, tmp_path, monkeypatch):
+    from nemo_desk.core.document import TranscriptDocument
+    from nemo_desk.gui import editor_player
+    from nemo_desk.gui.editor_window import EditorWindow
+    from tests.support.export_helpers import random_transcript
+
+    toggles = []
+    monkeypatch.setattr(editor_player.Player, "toggle", lambda self: toggles.append(1))
+    window = EditorWindow(tmp_path / "x.json", TranscriptDocument.of(random_transcript(2, n_words=40)), context)
+    with qtbot.waitActive(window):  # menu shortcuts (Ctrl+Space) work in the active window
+        window.show()
+        window.activateWindow()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Space)
+    assert toggles == [1]
+    window.text_edit.setFocus()
+    before = window.text_edit.text()
+    qtbot.keyClick(window.text_edit, Qt.Key.Key_Space)
+    assert toggles == [1] and window.text_edit.text() != before  # a space was typed
+    qtbot.keyClick(window.text_edit, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert toggles == [1, 1]
+    window.model.mark_saved()
     window.close()

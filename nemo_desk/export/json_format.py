@@ -60,7 +60,9 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
 
 
 def render_json(transcript: Transcript) -> str:
-    return json.dumps(transcript_to_dict(transcript), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    # default=str: an option of a type JSON lacks (a path) is written as text, not a crash.
+    return json.dumps(transcript_to_dict(transcript), ensure_ascii=False, indent=2, allow_nan=False,
+                      default=str) + "\n"
 
 
 def transcript_from_json(text: str) -> TranscriptDocument:

@@ -54,6 +54,8 @@ def open_editor(target: str | os.PathLike[str], context, parent=None):
             window.model.apply(recovered.document, "Recovered edits")
         else:
             context.autosave.discard(path)
+    elif recovered is not None:  # the same as the file: nothing to offer
+        context.autosave.discard(path)
     window.show()
     return window
 

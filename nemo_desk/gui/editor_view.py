@@ -12,7 +12,7 @@ import bisect
 from dataclasses import dataclass
 from html import escape
 
-from PySide6.QtCore import QRect, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QTextEdit
 
@@ -41,6 +41,7 @@ class WordSpan:
 class TranscriptView(QTextEdit):
     word_clicked = Signal(int, int, float)  # segment, word, start seconds
     segment_clicked = Signal(int, int)  # segment, character offset in its text
+    play_pause = Signal()  # Space pressed in the transcript
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -103,7 +104,15 @@ class TranscriptView(QTextEdit):
         cursor.setPosition(span.start + (span.end - span.start) // 2)
         return self.cursorRect(cursor)
 
-    # -- clicks -----------------------------------------------------------------------------
+    # -- keys and clicks ------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        # A read-only text view scrolls on Space; here Space plays and pauses, as in players.
+        if event.key() == Qt.Key.Key_Space and not event.modifiers():
+            self.play_pause.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().mouseReleaseEvent(event)
         if self.textCursor().hasSelection():

@@ -167,7 +167,8 @@ class EditorWindow(QMainWindow):
         self._action(play, f"Back {SKIP_S:g} s", lambda: self.player.skip(-SKIP_S), "Alt+Left")
         self._action(play, f"Forward {SKIP_S:g} s", lambda: self.player.skip(SKIP_S), "Alt+Right")
         # Space plays/pauses wherever it does not type a space (the text fields keep it).
-        for widget in (self.view, self.player_bar, self.video):
+        self.view.play_pause.connect(self.player.toggle)
+        for widget in (self.player_bar, self.video):
             QShortcut(QKeySequence("Space"), widget, self.player.toggle,
                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
