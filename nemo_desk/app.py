@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from nemo_desk.media import Ffmpeg
     from nemo_desk.paths import AppPaths, TempRoot
 
-CLI_COMMANDS = ("transcribe", "models", "-h", "--help")
+CLI_COMMANDS = ("transcribe", "models", "export", "-h", "--help")
 
 
 @dataclass
@@ -163,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return build_services(**kw)
 
         return cli.run(args, factory)
+    if args[:1] == ["open"]:  # the editor window on one transcript (export_cli.py)
+        from nemo_desk.gui.editor_launch import launch_editor
+
+        return launch_editor(args[1:], build_services)
     from nemo_desk.gui.launch import launch_gui
 
     return launch_gui(args, build_services)

@@ -2,6 +2,7 @@
 
     nemo-desk transcribe FILE_OR_FOLDER... [options]
     nemo-desk models [list|verify|delete ID|download ID|import PATH]
+    nemo-desk export TRANSCRIPT.json... [--format ...] / nemo-desk open FILE  (export_cli.py)
 
 One bad file never stops the rest: it gets a one-line reason (no traceback) and the exit
 status is 1 if any file failed, 0 if all succeeded, 130 when cancelled with Ctrl+C.
@@ -28,6 +29,7 @@ from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
 from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
+from nemo_desk.export_cli import add_parsers as add_document_parsers
 from nemo_desk.media import find_media_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
     m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
+    add_document_parsers(sub)
     return parser
 
 
@@ -330,5 +333,9 @@ def run(argv: Sequence[str], services_factory: Callable, out: TextIO = sys.stdou
         from nemo_desk.model_commands import run_models
 
         return run_models(args, services_factory, out, err)
+    if args.command == "export":
+        from nemo_desk.export_cli import run_export
+
+        return run_export(args, services_factory, out, err)
     parser.print_help(out)
     return EXIT_USAGE

@@ -182,7 +182,7 @@ def test_json_round_trip(seed: int) -> None:
 def test_json_document_shape() -> None:
     text = render_json(NON_ASCII)
     doc = json.loads(text)
-    assert doc["format"] == "nemo_desk.transcript" and doc["version"] == 1
+    assert doc["format"] == "nemo_desk.transcript" and doc["version"] == 2
     assert doc["language"] == "fr" and doc["model"] == "nvidia/parakeet-tdt-0.6b-v3"
     assert doc["source"] == NON_ASCII.source
     assert [w["text"] for s in doc["segments"] for w in s["words"]] == [w.text for w in NON_ASCII.words]

@@ -161,8 +161,13 @@ def test_json_keeps_speakers_and_reads_them_back() -> None:
 
     t = dialogue()
     back = transcript_from_json(render("json", t))
-    assert [w.speaker for s in back.segments for w in s.words] == [w.speaker for s in t.segments for w in s.words]
-    assert '"speaker"' not in render("json", random_transcript(4))  # unchanged without speakers
+    assert [s.name for s in back.speakers] == ["Ana", "Bo"]  # from the words, in order of appearance
+    named = back.named()
+    assert [s.speaker for s in named.segments] == ["Ana", "Bo"]
+    assert [w.speaker for s in named.segments for w in s.words] == [w.speaker or s.speaker for s in t.segments
+                                                                   for w in s.words]
+    assert render("srt", back) == render("srt", t) and render("vtt", back) == render("vtt", t)
+    assert '"speakers": []' in render("json", random_transcript(4))  # none without speakers
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "ass", "ttml", "csv", "txt", "docx", "json"])

@@ -80,12 +80,21 @@ def test_drop_files_and_folder_transcribes_them_all(make_window, qtbot, tiny_ste
     assert window.log_pane.count("info", "Model ready") == 1
     assert "Device: CPU" in window.status_label.text()
 
-    # Double-click opens the transcript through the dialogs/OS seam.
+    # Double-click opens the transcript in the editor; the row had no JSON output, so its
+    # transcript document is written first, next to the other outputs.
+    from nemo_desk.gui.editor_window import EditorWindow
+
     view = window.view
     index = window.queue.index(0, 0)
     where = view.visualRect(index).center()
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)
     qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    editor = window.findChildren(EditorWindow)[-1]
+    assert editor.isVisible() and editor.model.path == files["hello.wav"].with_suffix(".json")
+    assert editor.model.document.text == window.transcripts[window.queue.rows[0].job.id].text
+    qtbot.waitUntil(lambda: editor.player.loaded, timeout=20_000)  # it plays the source
+    editor.close()
+    window.open_output(window.queue.rows[0].job.id)  # "Open output file": the OS seam
     assert dialogs_rec.called("open_path")[-1] == (files["hello.wav"].with_suffix(".srt"),)
     window.open_output(window.queue.rows[0].job.id, folder=True)
     assert dialogs_rec.called("open_path")[-1] == (files["hello.wav"].parent,)

@@ -6,6 +6,7 @@ with the next file. Only programming errors in the caller's observer can escape.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.errors import ExportError
+from nemo_desk.core.document import TranscriptDocument
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
@@ -126,6 +128,8 @@ class Pipeline:
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
                                           source=str(job.source), cache=cache)
             del audio
+            # The JSON is the document the editor opens: it records what was asked for.
+            transcript = TranscriptDocument.of(transcript, options=dataclasses.asdict(job.options))
             cancel.raise_if_cancelled()  # last point where a cancel leaves no output at all
             observer(Progress("writing", 0, len(job.formats)))
             outputs = write_outputs(transcript, job.source, job.formats, job.output_dir, fileops,

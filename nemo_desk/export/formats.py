@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from nemo_desk.core.document import TranscriptDocument
 from nemo_desk.core.errors import ExportError
 from nemo_desk.core.transcript import Transcript
 from nemo_desk.export.cues import CueRules
@@ -49,6 +50,8 @@ def render(
     txt_timestamps: bool = False,
 ) -> str | bytes:
     (key,) = normalise_formats([fmt])
+    if key != "json" and isinstance(transcript, TranscriptDocument):
+        transcript = transcript.named()  # the speakers' display names from the document's table
     if key == "srt":
         return render_srt(transcript, rules)
     if key == "vtt":

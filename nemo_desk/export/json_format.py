@@ -9,6 +9,12 @@ a segment without word times has an empty "words" list and "has_word_times" says
 case the whole transcript is. A "speaker" key appears on a segment or word only when
 the speaker is known. `Transcript.meta` is not written: it holds engine
 internals that are not a stable interface.
+
+Version 2 (the document, see core/document.py and README "The transcript document")
+adds "options", a "speakers" table ([{"id", "name"}]) and a "speaker" id (or null) on
+each segment; version 1 files are read as documents without speakers (json_read.py). A
+word's speaker is its segment's (segments are split where the speaker changes), so words
+carry none, and a display name lives only in the table (a rename is one change).
 """
 from __future__ import annotations
 
@@ -16,10 +22,11 @@ import json
 import math
 from typing import Any
 
-from nemo_desk.core.transcript import Segment, Transcript, Word
+from nemo_desk.core.document import TranscriptDocument
+from nemo_desk.core.transcript import Transcript
 
 FORMAT_ID = "nemo_desk.transcript"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def _t(seconds: float) -> float:
@@ -28,68 +35,42 @@ def _t(seconds: float) -> float:
 
 
 def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
+    doc = TranscriptDocument.of(transcript)
+    speakers = doc.padded_speakers()
     return {
         "format": FORMAT_ID,
         "version": FORMAT_VERSION,
-        "source": transcript.source,
-        "model": transcript.model,
-        "language": transcript.language,
-        "target_language": transcript.target_language,
-        "duration": _t(transcript.duration),
-        "has_word_times": transcript.has_word_times,
-        "text": transcript.text,
+        "source": doc.source,
+        "model": doc.model,
+        "language": doc.language,
+        "target_language": doc.target_language,
+        "duration": _t(doc.duration),
+        "has_word_times": doc.has_word_times,
+        "options": dict(doc.options),
+        "speakers": [{"id": s.id, "name": s.name} for s in doc.speakers],
+        "text": doc.text,
         "segments": [
             {
                 "text": seg.text.strip(),
                 "start": _t(seg.start),
                 "end": _t(seg.end),
-                "words": [_speaker({"text": w.text, "start": _t(w.start), "end": _t(w.end)}, w.speaker)
-                          for w in seg.words],
-                **({"speaker": seg.speaker} if seg.speaker is not None else {}),
+                "speaker": speaker,
+                "words": [{"text": w.text, "start": _t(w.start), "end": _t(w.end)} for w in seg.words],
             }
-            for seg in transcript.segments
+            for seg, speaker in zip(doc.segments, speakers)
         ],
     }
 
 
-def _speaker(item: dict[str, Any], speaker: str | None) -> dict[str, Any]:
-    # Only when known: a transcript without speakers gives the same bytes as before.
-    if speaker is not None:
-        item["speaker"] = speaker
-    return item
-
-
 def render_json(transcript: Transcript) -> str:
-    return json.dumps(transcript_to_dict(transcript), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    # default=str: an option of a type JSON lacks (a path) is written as text, not a crash.
+    return json.dumps(transcript_to_dict(transcript), ensure_ascii=False, indent=2, allow_nan=False,
+                      default=str) + "\n"
 
 
-def transcript_from_json(text: str) -> Transcript:
-    """Read a document written by `render_json` back (ValueError if it is not one)."""
-    doc = json.loads(text)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT_ID:
-        raise ValueError("not a nemo_desk transcript JSON file")
-    if doc.get("version") != FORMAT_VERSION:
-        raise ValueError(f"unsupported nemo_desk transcript version: {doc.get('version')!r}")
-    try:
-        segments = [
-            Segment(
-                text=s["text"],
-                start=float(s["start"]),
-                end=float(s["end"]),
-                words=tuple(Word(w["text"], float(w["start"]), float(w["end"]), w.get("speaker"))
-                            for w in s["words"]),
-                speaker=s.get("speaker"),
-            )
-            for s in doc["segments"]
-        ]
-        return Transcript(
-            segments=segments,
-            duration=float(doc["duration"]),
-            language=doc.get("language"),
-            model=doc.get("model", ""),
-            source=doc.get("source", ""),
-            target_language=doc.get("target_language"),
-            has_word_times=bool(doc.get("has_word_times", True)),
-        )
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"malformed nemo_desk transcript JSON: {exc}") from exc
+def transcript_from_json(text: str) -> TranscriptDocument:
+    """Read a document written by `render_json` (any version) back; ValueError with a
+    one-line reason if it is not one (see json_read)."""
+    from nemo_desk.export.json_read import document_from_json
+
+    return document_from_json(text)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import TranscribeOptions
-from nemo_desk.gui import dialogs
+from nemo_desk.gui import dialogs, editor_launch
 from nemo_desk.gui.drop_area import DropArea
 from nemo_desk.gui.log_pane import LogPane
 from nemo_desk.gui.options_panel import OptionsPanel
@@ -47,6 +47,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self._lock_reports: list[tuple[str, LockReport]] = []
         self._lock_dialog_open = False
         self._model_errors_shown: set[str] = set()
+        self.transcripts: dict = {}  # job id -> Transcript of a finished row, for the editor
         self.setWindowTitle("nemo_desk — offline transcription")
         self.resize(1180, 780)
 
@@ -84,6 +85,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         w.log_line.connect(self.log_pane.add)
         w.retry.connect(lambda text: self.log_pane.add("retry", text))
         w.job_done.connect(self.queue.set_result)
+        w.job_done.connect(lambda job_id, result: self.transcripts.__setitem__(job_id, result.transcript))
         w.job_failed.connect(self._on_failed)
         w.job_cancelled.connect(self.queue.set_result)
         w.lock_error.connect(self._on_lock_error)
@@ -146,7 +148,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.drop.paths_dropped.connect(self.add_paths)
         self.drop.add_files.connect(self._pick_files)
         self.drop.add_folder.connect(self._pick_folder)
-        self.view.doubleClicked.connect(lambda index: self.open_output(self.view.id_at(index)))
+        self.view.doubleClicked.connect(lambda index: editor_launch.open_for_job(self, self.view.id_at(index)))
         self.view.customContextMenuRequested.connect(self._context_menu)
 
     def _build_menus(self) -> None:
@@ -306,7 +308,8 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: do not pile up
-        menu.addAction("Open transcript", lambda: self.open_output(job_id)).setEnabled(bool(row.outputs))
+        menu.addAction("Open transcript", lambda: editor_launch.open_for_job(self, job_id)).setEnabled(bool(row.outputs))
+        menu.addAction("Open output file", lambda: self.open_output(job_id)).setEnabled(bool(row.outputs))
         menu.addAction("Open output folder", lambda: self.open_output(job_id, folder=True))
         menu.addAction("Re-run", lambda: self.rerun(job_id)).setEnabled(row.state in RERUNNABLE)
         menu.addAction("Cancel", lambda: self.cancel(job_id)).setEnabled(row.submitted)
@@ -379,7 +382,9 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     # -- closing ------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         pending = self.worker.pending if self.worker is not None else 0
-        if not self._shut_down and pending and not dialogs.confirm_quit(self, pending):
+        # Editors first: one with unsaved edits may say Cancel (each asks for itself).
+        if not editor_launch.close_editors(self) or (
+                not self._shut_down and pending and not dialogs.confirm_quit(self, pending)):
             event.ignore()
             return
         self.shutdown()

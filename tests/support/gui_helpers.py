@@ -19,8 +19,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QUrl, QtMsgType, qIn
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-# Harmless platform noise of the offscreen plugin (no window manager to hint sizes to).
-QT_LOG_IGNORE = (r"propagateSizeHints",)
+# Harmless platform noise of the offscreen plugin (no window manager to hint sizes to), and
+# of QtMultimedia on a machine without PipeWire (the editor's player; no sound is played).
+QT_LOG_IGNORE = (r"propagateSizeHints", r"pipewire-0\.3")
 GUI_MARKS = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.qt_log_ignore(*QT_LOG_IGNORE)]
 # Threads libraries start once per process and keep on purpose (tqdm's monitor).
 ALLOWED_THREADS = ("tqdm_monitor",)

@@ -1,0 +1,1 @@
+"""The transcript as an editable document: opening, saving, autosave and edits (no Qt)."""
