@@ -79,7 +79,7 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
     if QUIT_AFTER_SHOW in args:
         print(f"nemo_desk: window shown: {window.isVisible()}", flush=True)
     try:
-        services = services_factory(retry_seconds=settings.retry_seconds, path_overrides=settings.path_overrides())
+        services = services_factory(settings=settings)
     except Exception as exc:
         dialogs.show_error(window, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         window.close()

@@ -16,13 +16,13 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.states import FailureKind
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.gui import dialogs
 from nemo_desk.gui.drop_area import DropArea
 from nemo_desk.gui.log_pane import LogPane
 from nemo_desk.gui.options_panel import OptionsPanel
-from nemo_desk.gui.queue_journal import QueueJournal
 from nemo_desk.gui.queue_table import RERUNNABLE, QueueModel, QueueView, source_key
 from nemo_desk.gui.window_settings import WindowSettingsMixin
 from nemo_desk.gui.worker import Worker
@@ -55,7 +55,6 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.log_pane = LogPane(on_copy=lambda text: dialogs.copy_text(text), on_open_file=self.open_log_file)
         self._build_layout()
         self._build_menus()
-        self.journal = QueueJournal(None, self.log)
         self.status_label = QLabel("Starting…")
         self.statusBar().addPermanentWidget(self.status_label, 1)
         self._loaded_label = ""  # the model the worker holds, once one is loaded
@@ -68,9 +67,11 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
             self.attach(services)
 
     def attach(self, services) -> None:
-        """Wire the services: worker, journal (restores the queue), installed models."""
+        """Wire the services: worker, job queue (restores unfinished jobs), installed models."""
         self.services = services
-        self.journal = QueueJournal(getattr(services, "journal", None), self.log)
+        services.queue.warn = lambda text: self.log("warning", text)
+        for note in services.queue.notes:  # already in the log file
+            self.log_pane.add("warning", note)
         for widget in (self.menuBar(), self.drop, self.options):
             widget.setEnabled(True)
 
@@ -229,8 +230,10 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         row = self.queue.row(job_id)
         if row is not None:
             row.submitted = True
-            self.journal.record(row.job)
-            self.worker.submit(row.job)
+            (job,) = self.services.queue.add([row.job])  # the queue may make its path absolute
+            if job != row.job:
+                self.queue.set_job(job_id, job)
+            self.worker.submit(job)
 
     def cancel_current(self) -> None:
         if self.worker.cancel_current() is not None:
@@ -247,22 +250,25 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
 
     def forget(self, job_ids: list[str]) -> None:
         """Remove rows: cancel their jobs (a removed row must not run on unseen) and
-        drop them from the journal."""
+        drop them from the job queue."""
         for job_id in job_ids:
             self.cancel(job_id)
         self.queue.remove(job_ids)
-        self.journal.forget(job_ids)
+        self.services.queue.forget(job_ids)
 
     def clear_finished(self) -> None:
         self.forget(self.queue.finished_ids())
 
     def _restore_queue(self) -> None:
+        found = self.services.queue.restore()
+        for note in found.notes:
+            self.log("warning", note)
         restored = 0
-        for job in self.journal.unfinished():
+        for job in found.jobs:
             if self.queue.add(job, fixed=True):
                 restored += 1
-            else:  # the same file twice in the journal: keep one
-                self.journal.forget([job.id])
+            else:  # a file already in this window's queue: keep that one
+                self.services.queue.forget([job.id])
         if restored:
             self.log("info", f"Restored {restored} file(s) not finished last time; press Start to continue")
 
@@ -332,8 +338,9 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     def _on_failed(self, job_id: str, result: JobResult) -> None:
         self.queue.set_result(job_id, result)
         failure = result.failure
-        # A model that cannot load fails every job that wants it: say so once, loudly.
-        if failure is not None and failure.kind in ("model", "device"):
+        # A model that cannot load fails every job that wants it (a broken torch or NeMo
+        # install fails every job): say so once, loudly.
+        if failure is not None and failure.kind in (FailureKind.MODEL, FailureKind.DEVICE, FailureKind.ENVIRONMENT):
             self.status_label.setText(f"Model: {result.job.model.label} could not be used (see the log)")
             key = f"{result.job.model.label}|{failure.message}"
             if key not in self._model_errors_shown:
@@ -394,9 +401,11 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         if self.worker.pending:
             self.log("info", "Closing: cancelling the current file")
         self.worker.stop()
+        # The running job is recorded as interrupted by the queue; waiting ones stay queued,
+        # and are given up so that the next start (or `--resume`) adopts them.
         stopped = self.worker.wait(timeout_ms)
-        # After the worker recorded its last state: unfinished rows wait for the next start.
-        self.journal.interrupted([r.job for r in self.queue.rows if r.pending])
+        if stopped:
+            self.services.queue.release()
         if not stopped:
             self.log("error", f"The worker did not stop within {timeout_ms // 1000} s (a model load or a "
                               "locked file can take longer); it will be left to finish")
