@@ -80,8 +80,8 @@ def pid_alive(pid: int, started_at: float | None = None) -> bool:
     a process created after that moment is someone else."""
     if pid <= 0:
         return False
-    if pid == os.getpid():
-        return True
+    if pid == os.getpid() and started_at is None:
+        return True  # with a start time, even our own pid may be a reused one (checked below)
     try:
         import psutil
     except ImportError:
