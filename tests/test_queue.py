@@ -93,6 +93,19 @@ def test_chunks_are_committed_once_per_batch_not_per_save(tmp_path):
     queue.close()
 
 
+def test_a_bug_in_the_pipeline_is_recorded_as_a_failure(tmp_path):
+    class Buggy(StepPipeline):
+        def run(self, job, cancel, observer, cache=None):
+            raise RuntimeError("a bug")
+
+    queue = make_queue(tmp_path, Buggy())
+    (job,) = queue.add([Job(source=tmp_path / "a.wav")])
+    result = queue.run(job, CancelToken())
+    assert result.status == JobState.FAILED and result.failure.message == "Unexpected error: RuntimeError: a bug"
+    assert queue.journal.jobs()[0]["state"] == "failed"
+    queue.close()
+
+
 def test_user_cancel_is_final_but_shutdown_keeps_the_job(tmp_path):
     queue = make_queue(tmp_path, StepPipeline(stop_after=0))
     a, b = queue.add([Job(source=tmp_path / "a.wav"), Job(source=tmp_path / "b.wav")])

@@ -26,7 +26,7 @@ from nemo_desk.core.cancel import CancelReason, CancelToken
 from nemo_desk.core.events import Event, LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import UNFINISHED, JobState, Stage
-from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
+from nemo_desk.engine.jobs import Job, JobResult, failure_from, job_from_json, job_to_json
 from nemo_desk.engine.journal import Journal, is_disk_full
 from nemo_desk.engine.pipeline import Pipeline
 from nemo_desk.locks.processes import pid_alive
@@ -197,6 +197,8 @@ class JobQueue:
             cache = JournalChunks(self.journal, job, observer) if self.journal is not None else None
             try:
                 result = self.pipeline.run(job, cancel, _flushing(observer, cache), cache)
+            except Exception as exc:  # a bug (the pipeline turns the job's own errors into data)
+                result = JobResult(job, JobState.FAILED, failure=failure_from(exc))
             finally:
                 if cache is not None:
                     cache.flush()
