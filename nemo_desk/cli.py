@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from nemo_desk.core.cancel import CancelReason, CancelToken
-from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.core.events import Event, Progress
+from nemo_desk.core.relay import PROGRESS_INTERVAL_S, EventRelay
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
@@ -78,7 +79,8 @@ def expand_inputs(inputs: Sequence[str]) -> list[Path]:
 class TerminalReporter:
     """A progress bar per file on a terminal; plain lines (no control codes) otherwise."""
 
-    def __init__(self, stream: TextIO, interactive: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, interactive: bool | None = None,
+                 interval: float = PROGRESS_INTERVAL_S) -> None:
         self.stream = stream
         self.interactive = stream.isatty() if interactive is None else interactive
         self._last_pct = -1
@@ -87,14 +89,12 @@ class TerminalReporter:
         self._stage = ""
         self._started = time.monotonic()
         self._width = 0
+        self._relay = EventRelay(self._progress, lambda e: self.line(f"retry: {e.describe()}"),
+                                 lambda e: self.line(e.message if e.level == "info" else f"{e.level}: {e.message}"),
+                                 interval=interval)
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Progress):
-            self._progress(event)
-        elif isinstance(event, RetryEvent):
-            self.line(f"retry: {event.describe()}")
-        elif isinstance(event, LogEvent):
-            self.line(event.message if event.level == "info" else f"{event.level}: {event.message}")
+        self._relay(event)
 
     def _progress(self, p: Progress) -> None:
         if p.stage != Stage.TRANSCRIBING or p.total <= 0:
@@ -136,6 +136,7 @@ class TerminalReporter:
         self._last_pct = -1
         self._stage = ""
         self._width = 0
+        self._relay.reset()
 
 
 def _eta(elapsed: float, fraction: float) -> str:

@@ -7,7 +7,7 @@ from nemo_desk.core.events import LogEvent, Progress, RetryEvent
 
 def feed(interactive: bool) -> str:
     out = io.StringIO()
-    r = TerminalReporter(out, interactive=interactive)
+    r = TerminalReporter(out, interactive=interactive, interval=0.0)  # every event: the reporter's own rules
     r.start("[1/1] a.wav")
     r(Progress("loading", 0, 0))
     r(Progress("decoding", 0, 10))

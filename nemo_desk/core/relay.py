@@ -27,6 +27,10 @@ class EventRelay:
         self.on_progress, self.on_retry, self.on_log = on_progress, on_retry, on_log
         self.interval = interval
         self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """A new job: its first progress event always passes."""
         self._stage = ""
         self._last = float("-inf")
         self._final = False

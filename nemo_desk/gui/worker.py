@@ -27,11 +27,11 @@ from typing import Callable
 from PySide6.QtCore import QThread, Signal
 
 from nemo_desk.core.cancel import CancelReason, CancelToken
-from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.core.events import Event, Progress
+from nemo_desk.core.relay import EventRelay
 from nemo_desk.core.states import FailureKind, JobState, Stage, stage_words
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult
 
-PROGRESS_INTERVAL_S = 0.1  # about 10 updates a second: enough for a bar, cheap for Qt
 _STOP = object()
 
 
@@ -194,23 +194,22 @@ class _JobObserver:
         self.job_id = job_id
         self.clock = clock
         self.state = ""
-        self.last_emit = 0.0
         self.last_fraction = -1.0
         self.transcribe_started: float | None = None
+        self._relay = EventRelay(self._progress, lambda e: worker.retry.emit(e.describe()),
+                                 lambda e: worker.log_line.emit(e.level, e.message), clock=clock)
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Progress):
-            self._progress(event)
-        elif isinstance(event, RetryEvent):
-            self.worker.retry.emit(event.describe())
-        elif isinstance(event, LogEvent):
-            self.worker.log_line.emit(event.level, event.message)
+        self._relay(event)
 
     def _progress(self, p: Progress) -> None:
         state = stage_words(p.stage)
         now = self.clock()
         fraction = p.fraction
-        if p.stage == Stage.DECODING and state != self.state and p.total > 0:
+        changed = state != self.state
+        if not changed and fraction < self.last_fraction:
+            return  # never report going backwards inside one state (a late event)
+        if p.stage == Stage.DECODING and changed and p.total > 0:
             self.worker.job_duration.emit(self.job_id, float(p.total))
         eta = -1.0
         if p.stage == Stage.TRANSCRIBING:
@@ -221,14 +220,8 @@ class _JobObserver:
                 eta = elapsed * (1 - fraction) / fraction
             elif fraction >= 1:
                 eta = 0.0
-        changed = state != self.state
-        final = fraction >= 1.0 and self.last_fraction < 1.0
-        if changed or final or now - self.last_emit >= PROGRESS_INTERVAL_S:
-            # Never report going backwards inside one state (a late, throttled event).
-            if not changed and fraction < self.last_fraction:
-                return
-            self.state, self.last_emit, self.last_fraction = state, now, fraction
-            self.worker.job_state.emit(self.job_id, state, fraction, eta)
+        self.state, self.last_fraction = state, fraction
+        self.worker.job_state.emit(self.job_id, state, fraction, eta)
 
     def finish(self, status: str) -> None:
         """Make sure a finished transcription reported its 100 % (the final update is never throttled)."""
