@@ -243,7 +243,7 @@ def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
 def _install_sigint(cancel: CancelToken, reporter: TerminalReporter):
     """First Ctrl+C stops at the next chunk and keeps finished files; a second one aborts."""
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         if cancel.cancelled:
             raise KeyboardInterrupt
         cancel.cancel(CancelReason.SHUTDOWN)  # an interruption: the file stays queued

@@ -54,12 +54,12 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
                          errors="backslashreplace")
         self._not_before = 0  # the file size from which a rollover may be tried again
 
-    def shouldRollover(self, record: logging.LogRecord) -> int:  # noqa: N802 (logging's name)
+    def shouldRollover(self, record: logging.LogRecord) -> int:
         if self.stream is not None and self.stream.tell() < self._not_before:
             return 0
         return super().shouldRollover(record)
 
-    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+    def doRollover(self) -> None:
         try:
             super().doRollover()
         except OSError as exc:

@@ -40,7 +40,7 @@ def preflight(requested: str = "auto", need_vram_gb: float = 0.0, torch_module: 
         return DeviceReport("cpu", requested)
     torch = torch_module
     if torch is None:
-        import torch  # noqa: F811  (lazy: only the worker thread or CLI gets here)
+        import torch
     cuda_build = getattr(torch.version, "cuda", None)
     if not cuda_build:
         return _fallback(requested, "This torch build has no CUDA support; using the CPU.", cuda_build)
@@ -87,7 +87,7 @@ def precision_context(device: str, torch_module: Any = None):
         return contextlib.nullcontext()
     torch = torch_module
     if torch is None:
-        import torch  # noqa: F811
+        import torch
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)
 

@@ -38,6 +38,7 @@ class ModelManager:
             observer(LogEvent("warning", FOREIGN_MODEL_NOTE))
             folder = self.store.import_local(Path(ref.path), observer, cancel)
         else:
+            assert spec is not None  # a catalog model: get_spec gave it above
             folder = self.store.ensure_catalog_model(spec, observer, cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()

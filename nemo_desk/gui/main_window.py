@@ -7,7 +7,9 @@ NeMo: all engine work is the worker's. Every dialog and OS hand-off goes through
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -38,7 +40,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         """`services` may be None: launch_gui shows the window first and attaches the
         services right after its first paint (see attach)."""
         super().__init__(parent)
-        self.services = None
+        self.services: Any = None  # Services once attached (app.py is not imported before the first paint)
         self.worker: Worker | None = None
         self.settings = settings
         self._shut_down = False
@@ -197,9 +199,9 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         s = self.settings
         options = TranscribeOptions(language=c.language, target_language=c.target_language,
                                     batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None)
-        extra = {"id": job_id} if job_id else {}
-        return Job(source=source, model=c.model, formats=c.formats or ("srt",), output_dir=c.output_dir,
-                   options=options, **extra)
+        job = Job(source=source, model=c.model, formats=c.formats or ("srt",), output_dir=c.output_dir,
+                  options=options)
+        return replace(job, id=job_id) if job_id else job
 
     def _pick_files(self) -> None:
         files = dialogs.pick_files(self)
@@ -228,7 +230,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
 
     def _submit(self, job_id: str) -> None:
         row = self.queue.row(job_id)
-        if row is not None:
+        if row is not None and self.worker is not None:
             row.submitted = True
             (job,) = self.services.queue.add([row.job])  # the queue may make its path absolute
             if job != row.job:
@@ -236,12 +238,12 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
             self.worker.submit(job)
 
     def cancel_current(self) -> None:
-        if self.worker.cancel_current() is not None:
+        if self.worker is not None and self.worker.cancel_current() is not None:
             self.log("info", "Cancelling the current file (it stops after the current batch)")
 
     def cancel(self, job_id: str) -> None:
         row = self.queue.row(job_id)
-        if row is not None and row.submitted:
+        if row is not None and row.submitted and self.worker is not None:
             self.worker.cancel(job_id)
 
     def remove_selected(self) -> None:
@@ -305,7 +307,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     def _context_menu(self, pos) -> None:
         job_id = self.view.id_at(self.view.indexAt(pos))
         row = self.queue.row(job_id) if job_id else None
-        if row is None:
+        if row is None or job_id is None:
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: do not pile up
@@ -381,7 +383,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.log_pane.add(level, text)
 
     # -- closing ------------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         pending = self.worker.pending if self.worker is not None else 0
         if not self._shut_down and pending and not dialogs.confirm_quit(self, pending):
             event.ignore()

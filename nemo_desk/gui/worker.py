@@ -104,7 +104,7 @@ class Worker(QThread):
         self._queue.put(_STOP)
 
     # -- the worker thread ----------------------------------------------------------------
-    def run(self) -> None:  # noqa: D401 - Qt's entry point
+    def run(self) -> None:
         try:
             while True:
                 item = self._queue.get()

@@ -102,14 +102,15 @@ class Diagnoser:
 
         A daemon thread, not an executor: an executor's worker would be joined at exit,
         so a hung lister could keep the app from closing."""
-        if self.list_processes is None:
+        lister = self.list_processes
+        if lister is None:
             return None
         result: list[list[str]] = []
 
         def work() -> None:
             try:
-                result.append([str(n) for n in self.list_processes()])
-            except BaseException:  # noqa: BLE001 - any failure means "no evidence"
+                result.append([str(n) for n in lister()])
+            except BaseException:
                 pass
 
         worker = threading.Thread(target=work, name="nemo_desk-process-list", daemon=True)
@@ -121,7 +122,7 @@ class Diagnoser:
         names = self.running_processes()
         if names is None:
             return Holder("unknown", "another program", "running programs could not be checked")
-        found = {}
+        found: dict[tuple[str, str, int], str] = {}  # (kind, human, rank) -> the image seen
         for name in names:
             known = KNOWN_PROCESSES.get(name.lower())
             if known is not None:

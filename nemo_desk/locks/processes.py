@@ -67,7 +67,7 @@ def default_process_lister() -> list[str]:
             return names
         if sys.platform == "win32":
             return _tasklist_names()
-    except Exception:  # noqa: BLE001 - advice only; no listing is better than a crash
+    except Exception:
         return []
     return []
 
@@ -98,7 +98,7 @@ def pid_alive(pid: int, started_at: float | None = None) -> bool:
 
             return _pid_alive_windows(pid, ctypes.WinDLL("kernel32", use_last_error=True), ctypes.get_last_error)
         return _pid_alive_posix(pid)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return True
 
 
