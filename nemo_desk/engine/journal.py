@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
+from nemo_desk.core.longpaths import printable
 from nemo_desk.core.states import UNFINISHED, JobState
 from nemo_desk.core.transcript import Segment, Word
 
@@ -66,12 +67,6 @@ def segments_from_json(text: str) -> list[Segment]:
         words = tuple(Word(w["text"], w["start"], w["end"]) for w in s.get("words", ()))
         out.append(Segment(s["text"], s["start"], s["end"], words))
     return out
-
-
-def readable(text: str) -> str:
-    """`text` as SQLite can store it: a file name that is not valid UTF-8 (Linux keeps its
-    bytes as lone surrogates) would make sqlite3 raise. Only for display columns."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -179,11 +174,11 @@ class Journal:
             self._db.execute(
                 "INSERT INTO jobs (id, batch, position, source, job_json, state, updated, owner) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET owner=excluded.owner",
-                (job_id, batch, position, readable(source), job_json, JobState.QUEUED, time.time(), owner))
+                (job_id, batch, position, printable(source), job_json, JobState.QUEUED, time.time(), owner))
 
     def set_state(self, job_id: str, state: str, message: str = "", outputs: list[str] | None = None) -> None:
         self._write("UPDATE jobs SET state=?, message=?, outputs_json=?, updated=? WHERE id=?",
-                    (str(state), readable(message), json.dumps(outputs or [], ensure_ascii=True),
+                    (str(state), printable(message), json.dumps(outputs or [], ensure_ascii=True),
                      time.time(), job_id))
         if state == JobState.DONE:  # the outputs hold the words now; keep the journal small
             self._write("DELETE FROM chunks WHERE job_id=?", (job_id,))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
+from nemo_desk.core.longpaths import printable
 from nemo_desk.core.states import JobState, Stage
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.models import ModelManager
@@ -61,7 +62,7 @@ class Pipeline:
             observer(Progress(Stage.DECODING, 0, info.duration or 0))
             audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info)
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
-                                          source=str(job.source), cache=cache)
+                                          source=printable(str(job.source)), cache=cache)
             del audio
             cancel.raise_if_cancelled()  # last point where a cancel leaves no output at all
             observer(Progress(Stage.WRITING, 0, len(job.formats)))
