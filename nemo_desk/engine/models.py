@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.states import FileOp
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine.catalog import get_spec
 from nemo_desk.engine.device import DeviceReport, free_accelerator_memory, preflight
@@ -46,7 +47,7 @@ class ModelManager:
         # Reading the weights can meet a scanner's exclusive lock on a freshly unpacked
         # file: the whole load is one retry point.
         fileops = self.store.fileops.with_observer(observer)
-        self._loaded = fileops.call("load model", folder, load_from_folder, folder, report.device, spec,
+        self._loaded = fileops.call(FileOp.LOAD_MODEL, folder, load_from_folder, folder, report.device, spec,
                                     Path(ref.path) if ref.path else None)
         self._key = ref.key
         observer(LogEvent("info", f"Model ready: {self._loaded.spec.name} on {report.device.upper()}"))

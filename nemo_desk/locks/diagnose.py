@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Mapping
 
+from nemo_desk.core.states import FileOp
 from nemo_desk.locks.lockerror import Holder, LockReport
 from nemo_desk.locks.processes import default_process_lister
 from nemo_desk.locks.syncroots import (
@@ -232,13 +233,17 @@ class Diagnoser:
         return "a folder that is not synced"
 
 
+# What each file operation does to the file, which decides the advice.
+_ACTIONS: Mapping[str, str] = MappingProxyType({
+    FileOp.DELETE: "delete", FileOp.REMOVE_FOLDER: "delete",
+    FileOp.REPLACE: "write", FileOp.RENAME: "write", FileOp.OPEN_FOR_WRITING: "write", FileOp.UNPACK: "write",
+    FileOp.OPEN: "read", FileOp.LOAD_MODEL: "read",
+})
+
+
 def _action(operation: str) -> str:
-    op = operation.lower()
-    if any(w in op for w in ("delete", "remove", "unlink", "rmtree", "rmdir", "clean")):
-        return "delete"
-    if any(w in op for w in ("write", "replace", "rename", "save", "move", "unpack", "extract", "create")):
-        return "write"
-    return "read" if ("open" in op or "read" in op) else "write"
+    """An operation we do not know is treated as a write: the advice that fits most locks."""
+    return _ACTIONS.get(operation, "write")
 
 
 def _join(items: list[str]) -> str:
