@@ -8,7 +8,6 @@ import os
 import resource
 import threading
 import time
-import uuid
 from pathlib import Path
 
 GB = 1024**3
@@ -147,13 +146,14 @@ class AppHarness:
 
     def run(self, audio: str, out_dir: str, batch_size=None, chunk_seconds=None,
             formats=("srt", "txt")) -> dict:
-        from nemo_desk.engine.jobs import Job, job_to_json
+        from nemo_desk.core.cancel import CancelToken
+        from nemo_desk.engine.jobs import Job
         from nemo_desk.engine.transcriber import TranscribeOptions
 
         job = Job(source=Path(audio), model=self.ref, formats=tuple(formats), output_dir=Path(out_dir),
                   options=TranscribeOptions(batch_size=batch_size, chunk_seconds=chunk_seconds), overwrite=True)
-        # As the CLI does: the job is in the journal before it runs (resume after a crash).
-        self.services.journal.add(job.id, uuid.uuid4().hex[:12], 0, str(job.source), job_to_json(job))
+        # As the CLI does: through the job queue, which keeps the journal (resume after a crash).
+        (job,) = self.services.queue.add([job])
         self.timers.clear()
         self.calls.clear()
         events: list[tuple[float, str]] = []
@@ -165,7 +165,7 @@ class AppHarness:
             if stage and (not events or events[-1][1] != stage):
                 events.append((time.perf_counter() - started, stage))
 
-        result = self.services.pipeline.run(job, observer=observer)
+        result = self.services.queue.run(job, CancelToken(), observer)
         wall = time.perf_counter() - started
         cpu = cpu_now() - cpu0
         if result.status != "done":

@@ -12,21 +12,22 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
-from nemo_desk.core.events import Event, ObserverFn, null_observer
+from nemo_desk.core.events import Event, LogEvent, ObserverFn, null_observer
 
 # The services' modules are imported inside build_services, not here: the window imports
 # this module before it shows, and builds the services right after its first paint
 # (gui/launch.py), so tarfile, tenacity, sqlite3, logging.handlers... are not on the path
 # to the first window.
 if TYPE_CHECKING:
-    from nemo_desk.engine.journal import Journal
     from nemo_desk.engine.models import ModelManager
     from nemo_desk.engine.pipeline import Pipeline
+    from nemo_desk.engine.queue import JobQueue
     from nemo_desk.engine.store import ModelStore
     from nemo_desk.export import OutputLedger
     from nemo_desk.locks.fileops import FileOps
     from nemo_desk.media import Ffmpeg
     from nemo_desk.paths import AppPaths, TempRoot
+    from nemo_desk.settings import Settings
 
 CLI_COMMANDS = ("transcribe", "models", "export", "-h", "--help")
 
@@ -42,7 +43,8 @@ class Services:
     ledger: OutputLedger
     logger: logging.Logger
     uninstall: Callable[[], None]  # undoes process-wide changes (tests build many Services)
-    journal: Journal
+    queue: JobQueue  # owns the journal
+    settings: Settings  # as loaded from settings.json; every front end starts from them
 
     def log_detail(self, text: str) -> None:
         self.logger.error("%s", text)
@@ -96,33 +98,43 @@ def build_services(
     observer: ObserverFn = null_observer,
     path_overrides: Mapping[str, str] | None = None,
     downloader=None,
+    settings: Settings | None = None,
 ) -> Services:
-    from nemo_desk.engine.journal import Journal
+    """Every front end gets the same services from the same settings.json (folders, retry
+    budget, cue rules); `retry_seconds` and `path_overrides` override them for one run.
+    The window passes the settings it already loaded; the CLI lets them be read here."""
+    from nemo_desk.engine.journal import Journal, JournalUnavailable
     from nemo_desk.engine.models import ModelManager
     from nemo_desk.engine.pipeline import Pipeline
+    from nemo_desk.engine.queue import NO_RESUME, JobQueue
     from nemo_desk.engine.store import ModelStore
-    from nemo_desk.export import OutputLedger
+    from nemo_desk.export import CueRules, OutputLedger
     from nemo_desk.locks.diagnose import Diagnoser
     from nemo_desk.locks.fileops import FileOps, RetryPolicy
     from nemo_desk.locks.processes import default_process_lister
     from nemo_desk.locks.tempdirs import install_tolerant_tempdirs
     from nemo_desk.logsetup import log_event, setup_file_logging
     from nemo_desk.paths import AppPaths, install_temp_root, sweep_temp
+    from nemo_desk.settings import Settings
 
     env = os.environ if env is None else env
-    paths = AppPaths.resolve(env, overrides=path_overrides).ensure()
+    early: list[str] = []  # settings warnings, logged once the log file exists
+    if settings is None:
+        settings = Settings.load(AppPaths.resolve(env).settings_file, warn=early.append)
+    overrides = {**settings.path_overrides(), **(path_overrides or {})}
+    paths = AppPaths.resolve(env, overrides=overrides).ensure()
     # Process-wide by nature (tempfile.tempdir, TMP/TEMP for children): always os.environ.
     temp_root = install_temp_root(paths)
     logger = setup_file_logging(paths.logs)
-    for note in paths.notes:
-        logger.warning("%s", note)
     diagnose = Diagnoser(paths.folders(), env, default_process_lister)
 
     def front(event: Event) -> None:
         log_event(logger, event)
         observer(event)
 
-    fileops = FileOps(RetryPolicy(budget_s=retry_seconds or 10.0), front, diagnose)
+    for note in (*early, *paths.notes):
+        front(LogEvent("warning", note))
+    fileops = FileOps(RetryPolicy(budget_s=retry_seconds or settings.retry_seconds), front, diagnose)
     uninstall_tempdirs = install_tolerant_tempdirs(fileops, lambda msg: logger.warning("%s", msg))
     sweep_temp(paths.temp, fileops, current_run=temp_root.run_dir, log=lambda m: logger.warning("%s", m))
     if downloader is None:
@@ -131,11 +143,26 @@ def build_services(
     store.sweep_partials()
     models = ModelManager(store)
     ledger = OutputLedger(paths.data / "outputs.json", fileops)
-    journal = Journal.open_or_reset(paths.data / "journal.sqlite3", lambda m: logger.warning("%s", m))
-    pipeline = Pipeline(models, _make_ffmpeg_provider(env), fileops, ledger, journal=journal)
+    try:
+        rules = settings.cue_rules()
+    except ValueError as exc:
+        front(LogEvent("warning", f"Subtitle line rules not usable ({exc}); using the defaults"))
+        rules = CueRules()
+    pipeline = Pipeline(models, _make_ffmpeg_provider(env), fileops, ledger, rules)
+    notes: list[str] = []
+    journal_path = paths.data / "journal.sqlite3"
+    try:
+        journal: Journal | None = Journal.open(journal_path, notes.append)
+    except JournalUnavailable as exc:
+        journal = None
+        notes.append(f"The queue journal {journal_path} cannot be used ({exc}); files are transcribed "
+                     f"without it, so {NO_RESUME}")
+    for note in notes:
+        logger.warning("%s", note)
+    queue = JobQueue(journal, pipeline, lambda m: front(LogEvent("warning", m)), notes)
 
     def uninstall() -> None:
-        journal.close()
+        queue.close()
         uninstall_tempdirs()
         temp_root.restore()
         try:  # our own run folder; if something still holds a file, the next start sweeps it
@@ -144,7 +171,7 @@ def build_services(
             logger.warning("could not remove %s (%s); it will be removed at the next start",
                            temp_root.run_dir, exc)
 
-    return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall, journal)
+    return Services(paths, temp_root, fileops, store, models, pipeline, ledger, logger, uninstall, queue, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,10 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and (args[0] in CLI_COMMANDS):
         from nemo_desk import cli
 
-        def factory(**kw):
-            return build_services(**kw)
-
-        return cli.run(args, factory)
+        return cli.run(args, build_services)
     if args[:1] == ["open"]:  # the editor window on one transcript (export_cli.py)
         from nemo_desk.gui.editor_launch import launch_editor
 

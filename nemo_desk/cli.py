@@ -14,18 +14,19 @@ import os
 import signal
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from nemo_desk.cli_checks import OneLineParser, UsageError, check_transcribe
 from nemo_desk.core import limits
-from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.cancel import CancelReason, CancelToken
 from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.core.relay import PROGRESS_INTERVAL_S, EventRelay
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
 from nemo_desk.engine.models import ModelRef
-from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
+from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
@@ -55,14 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--language", help="spoken language code, e.g. en, de (Canary; Parakeet v3 detects it)")
     t.add_argument("--target-language", help="translate into this language (Canary)")
     t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
-    t.add_argument("--batch-size", type=int, help=f"chunks per batch, {limits.BATCH_SIZE.describe()} (default: the model's)")
+    t.add_argument("--batch-size", type=int,
+                   help=f"chunks per batch, {limits.BATCH_SIZE.describe()} (default: the settings', else the model's)")
     t.add_argument("--chunk-seconds", type=float,
-                   help=f"longest piece of audio per model call, {limits.CHUNK_SECONDS.describe()} (default: the model's)")
+                   help=f"longest piece of audio per model call, {limits.CHUNK_SECONDS.describe()} "
+                        f"(default: the settings', else the model's)")
     t.add_argument("--audio-track", type=int,
                    help="which audio track of a file with several to use, counting from 1 (default 1)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
     t.add_argument("--retry-seconds", type=float,
-                   help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} (default 10)")
+                   help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} "
+                        f"(default: the settings', 10 s unless changed)")
     _add_subtitle_arguments(t)
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
@@ -121,7 +125,8 @@ def expand_inputs(inputs: Sequence[str]) -> list[Path]:
 class TerminalReporter:
     """A progress bar per file on a terminal; plain lines (no control codes) otherwise."""
 
-    def __init__(self, stream: TextIO, interactive: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, interactive: bool | None = None,
+                 interval: float = PROGRESS_INTERVAL_S) -> None:
         self.stream = stream
         self.interactive = stream.isatty() if interactive is None else interactive
         self._last_pct = -1
@@ -130,23 +135,21 @@ class TerminalReporter:
         self._stage = ""
         self._started = time.monotonic()
         self._width = 0
+        self._relay = EventRelay(self._progress, lambda e: self.line(f"retry: {e.describe()}"),
+                                 lambda e: self.line(e.message if e.level == "info" else f"{e.level}: {e.message}"),
+                                 interval=interval)
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Progress):
-            self._progress(event)
-        elif isinstance(event, RetryEvent):
-            self.line(f"retry: {event.describe()}")
-        elif isinstance(event, LogEvent):
-            self.line(event.message if event.level == "info" else f"{event.level}: {event.message}")
+        self._relay(event)
 
     def _progress(self, p: Progress) -> None:
-        if p.stage != "transcribing" or p.total <= 0:
-            if p.stage != self._stage and p.stage in _STAGE_WORDS:
+        if p.stage != Stage.TRANSCRIBING or p.total <= 0:
+            if p.stage != self._stage and p.stage in STAGE_WORDS:
                 self._stage = p.stage
-                self._status(f"{self.prefix} {_STAGE_WORDS[p.stage]}")
+                self._status(f"{self.prefix} {stage_words(p.stage)}...")
             return
-        if self._stage != "transcribing":
-            self._stage, self._started = "transcribing", time.monotonic()
+        if self._stage != Stage.TRANSCRIBING:
+            self._stage, self._started = Stage.TRANSCRIBING, time.monotonic()
         pct = int(p.fraction * 100)
         eta = _eta(time.monotonic() - self._started, p.fraction)
         if self.interactive:
@@ -179,11 +182,7 @@ class TerminalReporter:
         self._last_pct = -1
         self._stage = ""
         self._width = 0
-
-
-_STAGE_WORDS = {"loading": "loading model...", "downloading": "downloading model...",
-                "unpacking": "unpacking model (first use only)...", "decoding": "reading audio...",
-                "writing": "writing outputs..."}
+        self._relay.reset()
 
 
 def _eta(elapsed: float, fraction: float) -> str:
@@ -193,37 +192,37 @@ def _eta(elapsed: float, fraction: float) -> str:
     return f"  ETA {left // 60}:{left % 60:02d}"
 
 
-def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
+def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings) -> list[Job]:
+    """Jobs from the flags; what a flag leaves unsaid comes from settings.json."""
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())  # checked by check_transcribe
     ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device,
-                   cuda_graphs=not args.no_cuda_graphs)
+                   cuda_graphs=settings.cuda_graphs and not args.no_cuda_graphs)
     options = TranscribeOptions(language=args.language, target_language=args.target_language,
-                                punctuation=not args.no_punctuation, batch_size=args.batch_size,
-                                chunk_seconds=args.chunk_seconds, audio_track=args.audio_track)
+                                punctuation=not args.no_punctuation,
+                                batch_size=args.batch_size or settings.batch_size or None,
+                                chunk_seconds=args.chunk_seconds or settings.chunk_seconds or None,
+                                audio_track=args.audio_track)
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 
 
 def describe_result(result: JobResult) -> str:
     name = result.job.source.name
-    if result.status == "done":
+    if result.status == JobState.DONE:
         outs = ", ".join(str(o.path) for o in result.outputs)
         note = f" ({result.note})" if result.note else ""
         return f"done: {name} -> {outs}{note}"
-    if result.status == "cancelled":
+    if result.status == JobState.CANCELLED:
         return f"cancelled: {name}"
     failure = result.failure
     assert failure is not None
-    message = failure.message
-    for prefix in (f"{result.job.source}: ", f"{name}: "):  # media errors lead with the path
-        message = message.removeprefix(prefix)
-    text = f"failed: {name}: {message}"
+    text = f"failed: {name}: {failure.reason or failure.message}"
     if failure.lock is not None:
         text += "\n" + "\n".join(f"  {i}. {s}" for i, s in enumerate(failure.lock.steps, 1))
     return text
 
 
-def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: TextIO) -> int:
     if args.resume and args.inputs:
         raise UsageError("give files to transcribe, or --resume to continue the last run, not both")
     if not args.resume and not args.inputs:
@@ -247,32 +246,24 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: Te
         except ValueError as exc:
             err.write(f"nemo-desk: {exc}\n")
             return EXIT_USAGE
-        jobs = _resumed_jobs(services.journal, reporter) if args.resume else _new_batch(services.journal, args, files)
+        if args.resume:
+            jobs = _resumed_jobs(services.queue, reporter)
+        else:
+            jobs = services.queue.add(_jobs_from_args(args, files, services.settings))
         return _run_jobs(services, jobs, reporter)
     finally:
         services.close()
 
 
-def _new_batch(journal, args: argparse.Namespace, files: list[Path]) -> list[Job]:
-    jobs = _jobs_from_args(args, files)
-    batch = uuid.uuid4().hex[:12]
-    for position, job in enumerate(jobs):
-        journal.add(job.id, batch, position, str(job.source), job_to_json(job))
-    return jobs
-
-
-def _resumed_jobs(journal, reporter: TerminalReporter) -> list[Job]:
-    batch = journal.latest_unfinished_batch()
-    if batch is None:
+def _resumed_jobs(queue, reporter: TerminalReporter) -> list[Job]:
+    restored = queue.restore()
+    for name in restored.done:
+        reporter.line(f"already done: {name}")
+    for note in restored.notes:
+        reporter.line(f"warning: {note}")
+    if not restored.jobs and not restored.notes:
         reporter.line("nothing to resume: the last run finished")
-        return []
-    jobs = []
-    for row in journal.jobs(batch):
-        if row["state"] == "done":
-            reporter.line(f"already done: {Path(row['source']).name}")
-        elif row["state"] in ("queued", "running"):
-            jobs.append(job_from_json(row["job_json"]))
-    return jobs
+    return restored.jobs
 
 
 def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
@@ -285,19 +276,18 @@ def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
             if cancel.cancelled:
                 break
             reporter.start(f"[{i}/{len(jobs)}] {job.source.name}")
-            result = services.pipeline.run(job, cancel, observer)
-            reporter.line(describe_result(result))
+            result = services.queue.run(job, cancel, observer)
             if result.failure is not None and result.failure.detail:
                 services.log_detail(result.failure.detail)
-            failed += result.status == "failed"
+            if result.failure is not None and result.failure.fatal:
+                # No file can run in this process: one line, and the queue stays for --resume.
+                reporter.line(f"nemo-desk: {result.failure.message}")
+                return EXIT_FAILED
+            reporter.line(describe_result(result))
+            failed += result.status == JobState.FAILED
     finally:
         signal.signal(signal.SIGINT, previous)
-    if cancel.cancelled:
-        # Ctrl+C interrupts the run rather than giving up on the file: keep it resumable.
-        for job in jobs:
-            rows = [r for r in services.journal.jobs() if r["id"] == job.id]
-            if rows and rows[0]["state"] in ("cancelled", "running"):
-                services.journal.set_state(job.id, "queued", "interrupted")
+    if cancel.cancelled:  # the queue kept the interrupted file queued: it resumes
         reporter.line("Stopped. Finished files are kept; continue with: nemo-desk transcribe --resume")
         return EXIT_CANCELLED
     if failed:
@@ -308,13 +298,13 @@ def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
 def _install_sigint(cancel: CancelToken, reporter: TerminalReporter):
     """First Ctrl+C stops at the next chunk and keeps finished files; a second one aborts."""
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         if cancel.cancelled:
             # At once, with no traceback: outputs are replaced atomically and the journal is
             # transactional, so nothing written is half done; --resume continues the file.
             reporter.line("Aborted. Finished files are kept; continue with: nemo-desk transcribe --resume")
             os._exit(EXIT_CANCELLED)
-        cancel.cancel()
+        cancel.cancel(CancelReason.SHUTDOWN)  # an interruption: the file stays queued
         reporter.line("Stopping after the current chunk (Ctrl+C again to abort)...")
 
     return signal.signal(signal.SIGINT, handler)
@@ -325,7 +315,7 @@ def run(argv: Sequence[str], services_factory: Callable, out: TextIO = sys.stdou
     try:
         args = parser.parse_args(list(argv))
         if args.command == "transcribe":
-            return run_transcribe(args, services_factory, out, err)
+            return run_transcribe(args, services_factory, err)
     except UsageError as exc:  # printed here, exits 2 like argparse's own errors
         err.write(f"nemo-desk: {exc.message}\n")
         raise

@@ -26,7 +26,6 @@ import os
 import site
 import sys
 import sysconfig
-from pathlib import Path
 from typing import Any, Callable, Iterable, MutableMapping
 
 # Relative to a base folder (the bundle, or a site-packages folder). CUDA builds of torch
@@ -41,13 +40,6 @@ def is_frozen() -> bool:
 def bundle_dir() -> str | None:
     """The folder the bundle's files were collected into (`_internal`); None from source."""
     return getattr(sys, "_MEIPASS", None) if is_frozen() else None
-
-
-def resource_path(name: str) -> Path:
-    """A file from resources/ (the app icon): in the bundle when frozen (the spec puts
-    resources/ there), in the source tree otherwise."""
-    base = bundle_dir()
-    return Path(base if base else Path(__file__).resolve().parents[1]) / "resources" / name
 
 
 def guard_stdio(frozen: bool | None = None) -> list[str]:

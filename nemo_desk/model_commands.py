@@ -1,4 +1,7 @@
-"""`nemo-desk models ...`: list, download, import, verify and delete models from a terminal."""
+"""`nemo-desk models ...`: list, download, import, verify and delete models from a terminal.
+
+Every event reaches the log file (through `Services.observer`) and the terminal: progress
+as a line, and each log line ("download interrupted, continuing at ...") and retry."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +10,8 @@ from typing import Callable, TextIO
 
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import NemoDeskError
-from nemo_desk.core.events import Event, Progress
+from nemo_desk.core.events import LogEvent, Progress, RetryEvent
+from nemo_desk.core.relay import EventRelay
 from nemo_desk.engine.catalog import CATALOG, get_spec
 from nemo_desk.engine.store import FOREIGN_MODEL_NOTE, slug_for
 
@@ -16,22 +20,41 @@ def _mb(n: float) -> str:
     return f"{n / 1024**2:,.0f} MB"
 
 
-def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+def _terminal(err: TextIO) -> EventRelay:
     interactive = err.isatty()
     last = [-1]
+    bar = [False]
 
-    def observer(event: Event) -> None:
-        if not (isinstance(event, Progress) and event.total):
+    def progress(event: Progress) -> None:
+        if not event.total:
             return
         pct = event.fraction * 100
         if interactive:
             err.write(f"\r{event.stage} {pct:5.1f}% of {_mb(event.total)}")
+            bar[0] = True
         elif int(pct) // 10 != last[0] // 10 or pct >= 100:  # plain lines for logs and pipes
             err.write(f"{event.stage} {pct:5.1f}% of {_mb(event.total)}\n")
         last[0] = int(pct)
         err.flush()
 
-    services = services_factory(observer=observer)
+    def line(text: str) -> None:
+        err.write(("\n" if bar[0] else "") + text + "\n")
+        bar[0] = False
+        err.flush()
+
+    def log(event: LogEvent) -> None:
+        line(event.message if event.level == "info" else f"{event.level}: {event.message}")
+
+    def retry(event: RetryEvent) -> None:
+        line(f"retry: {event.describe()}")
+
+    return EventRelay(progress, retry, log)
+
+
+def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO, err: TextIO) -> int:
+    front = _terminal(err)
+    services = services_factory(observer=front)
+    observer = services.observer(front)  # the terminal and the log file
     store = services.store
     try:
         if args.action == "list":

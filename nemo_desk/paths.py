@@ -229,7 +229,7 @@ def sweep_temp(
     result = SweepResult()
     current = Path(current_run).name if current_run is not None else None
     try:
-        entries = list(os.scandir(temp_dir))
+        entries = list(os.scandir(os.fspath(temp_dir)))
     except FileNotFoundError:
         return result
     except OSError as exc:

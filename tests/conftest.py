@@ -72,3 +72,23 @@ def services(app_home):
     s = build_services(retry_seconds=2.0)
     yield s
     s.close()
+
+
+# What a test needs decides its marker, so `pytest -m unit`, `-m e2e` and `-m gui` split the
+# suite without a decorator on each test: the window (qtbot), real models or media or the
+# app's own folders (e2e), or none of these (unit).
+_E2E_FIXTURES = frozenset({"tiny_models_dir", "speech_dir", "services", "app_home"})
+# Modules that load their own models or run the app in a subprocess.
+_E2E_MODULES = frozenset({"test_trained_model", "test_canary2", "test_tdt_loss", "test_resume", "test_runtime",
+                          "test_selftest", "test_frozen"})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "qtbot" in names:
+            item.add_marker(pytest.mark.gui)
+        elif names & _E2E_FIXTURES or item.module.__name__.rsplit(".", 1)[-1] in _E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
+        else:
+            item.add_marker(pytest.mark.unit)

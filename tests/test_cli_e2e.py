@@ -142,3 +142,19 @@ def test_console_script_exit_codes(tmp_path, speech_dir, tiny_steered):
     assert bad.returncode == 1 and "failed: nope.wav: file not found" in bad.stderr
     # The process's own temp folder is gone after a clean exit.
     assert list((tmp_path / "home" / "cache" / "tmp").iterdir()) == []
+
+
+def test_a_name_that_is_not_utf8_is_queued_resumable_and_transcribed(tmp_path, speech_dir, tiny_steered, app_home):
+    """Linux keeps such a name's bytes as lone surrogates: the journal must store it losslessly."""
+    import sqlite3
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    src = folder / os.fsdecode(b"r\xe9union \xff.wav")
+    shutil.copy(speech_dir / "hello.wav", src)
+    code, err = run_cli(str(src), "--model-path", str(tiny_steered), "--device", "cpu", "--format", "srt,json")
+    assert code == 0, err
+    assert src.with_suffix(".srt").is_file() and src.with_suffix(".json").is_file()
+    with sqlite3.connect(app_home / "data" / "journal.sqlite3") as con:
+        ((state, job_json),) = con.execute("SELECT state, job_json FROM jobs").fetchall()
+    assert state == "done" and json.loads(job_json)["source"] == str(src)

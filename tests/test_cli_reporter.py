@@ -7,7 +7,7 @@ from nemo_desk.core.events import LogEvent, Progress, RetryEvent
 
 def feed(interactive: bool) -> str:
     out = io.StringIO()
-    r = TerminalReporter(out, interactive=interactive)
+    r = TerminalReporter(out, interactive=interactive, interval=0.0)  # every event: the reporter's own rules
     r.start("[1/1] a.wav")
     r(Progress("loading", 0, 0))
     r(Progress("decoding", 0, 10))
@@ -22,7 +22,7 @@ def feed(interactive: bool) -> str:
 def test_plain_lines_have_no_control_codes():
     text = feed(False)
     assert "\r" not in text and "\x1b" not in text
-    assert "[1/1] a.wav loading model..." in text and "reading audio..." in text
+    assert "[1/1] a.wav loading model..." in text and "[1/1] a.wav decoding..." in text  # the window's words (core/states.py)
     assert "transcribing 0%" in text and "transcribing 100%" in text
     assert "retry: file busy: C:\\x\\a.srt (replace, attempt 1/8), retrying in 0.1 s" in text
     assert "\nModel ready\n" in text

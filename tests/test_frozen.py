@@ -158,13 +158,3 @@ def test_bundle_dir_only_when_frozen(monkeypatch, tmp_path):
     assert frozen.bundle_dir() is None and not frozen.is_frozen()
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert frozen.bundle_dir() == str(tmp_path) and frozen.is_frozen()
-
-
-def test_resources_come_from_the_bundle_when_frozen(monkeypatch, tmp_path):
-    monkeypatch.delattr(sys, "frozen", raising=False)
-    icon = frozen.resource_path("nemo-desk.png")
-    assert icon.is_file() and icon.parent == Path(__file__).resolve().parents[1] / "resources"
-    assert frozen.resource_path("nemo-desk.ico").is_file()
-    monkeypatch.setattr(sys, "frozen", True, raising=False)
-    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
-    assert frozen.resource_path("nemo-desk.png") == tmp_path / "resources" / "nemo-desk.png"

@@ -69,7 +69,7 @@ def test_window_is_painted_before_the_services_are_built_then_attached(qtbot, di
 
     assert launch_gui([QUIT_AFTER_SHOW], factory) == 0
     assert seen["visible"] is True and seen["worker"] is None and seen["start"] is False
-    assert seen["services"].journal is not None
+    assert seen["services"].queue.journal is not None
 
 
 def test_services_that_fail_after_the_window_shows_are_reported_not_hung(qtbot, dialogs_rec, app_home):

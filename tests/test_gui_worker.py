@@ -74,16 +74,16 @@ def test_a_bug_in_a_job_fails_that_row_and_the_queue_goes_on(make_window, qtbot,
                                                              tmp_path, services, monkeypatch):
     first = shutil.copy(speech_dir / "hello.wav", tmp_path / "first.wav")
     second = shutil.copy(speech_dir / "hello.wav", tmp_path / "second.wav")
-    real_run = services.pipeline.run
+    real_run = services.queue.run
     calls = []
 
-    def buggy_once(job, cancel=None, observer=None):
+    def buggy_once(job, cancel, observer):
         calls.append(job.source.name)
         if len(calls) == 1:
             raise RuntimeError("a bug outside the pipeline's own error handling")
         return real_run(job, cancel, observer)
 
-    monkeypatch.setattr(services.pipeline, "run", buggy_once)
+    monkeypatch.setattr(services.queue, "run", buggy_once)
     window = make_window()
     use_local_model(window, tiny_steered)
     window.add_paths([first, second])

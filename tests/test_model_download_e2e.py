@@ -140,3 +140,31 @@ def test_hf_hub_offline_says_so_and_sends_nothing(hub, app_home, wav, monkeypatc
     assert "not installed" in line
     assert hub.requests == []
     assert not wav.with_suffix(".srt").exists()
+
+
+def test_models_download_shows_and_logs_an_interruption(hub, app_home):
+    hub.drop_after = 256 * 1024  # the connection drops once, part-way
+    code, out, err = run_cli("models", "download", MODEL_ID)
+    assert code == 0, err
+    shown = [ln for ln in err.splitlines() if "was interrupted" in ln]
+    assert len(shown) == 1 and shown[0].startswith("warning: the download of") and "continuing at" in shown[0]
+    log = (app_home / "logs" / "nemo_desk.log").read_text(encoding="utf-8")
+    assert "was interrupted" in log and "downloaded " in log
+
+
+def test_every_command_uses_the_models_folder_from_the_settings(hub, app_home, wav, tmp_path):
+    """A user who moved the models folder in the window: the CLI finds the model there."""
+    moved = tmp_path / "elsewhere" / "models"
+    app_home.mkdir(parents=True, exist_ok=True)
+    (app_home / "settings.json").write_text(f'{{"models_dir": {str(moved)!r}, "max_lines": 1}}'.replace("'", '"'),
+                                            encoding="utf-8")
+    code, out, err = run_cli("models", "download", MODEL_ID)
+    assert code == 0 and is_complete(moved / SLUG), err
+    code, out, err = run_cli("models", "list")
+    assert f"Models folder: {moved}" in out and "installed" in out.split(MODEL_ID)[1].splitlines()[0]
+    requests = len(hub.requests)
+    code, out, err = run_cli("transcribe", str(wav), "--format", "srt", "--device", "cpu")
+    assert code == 0, err
+    assert len(hub.requests) == requests  # no second download
+    cues = wav.with_suffix(".srt").read_text(encoding="utf-8").strip().split("\n\n")
+    assert all(len(c.splitlines()) <= 3 for c in cues)  # max_lines=1 from the settings: number, time, 1 line

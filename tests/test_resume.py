@@ -56,7 +56,9 @@ def kill_after_chunks(proc: subprocess.Popen, home: Path, chunks: int, limit_s: 
             proc.wait(30)
             return n
         time.sleep(0.05)
-    pytest.fail(f"the run ended or stalled before {chunks} chunks were saved: {proc.poll()}")
+    proc.kill()
+    _, err = proc.communicate(timeout=30)
+    pytest.fail(f"the run ended or stalled before {chunks} chunks were saved: {proc.poll()}\n{err}")
 
 
 def outputs(folder: Path) -> dict[str, str]:

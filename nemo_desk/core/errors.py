@@ -57,3 +57,8 @@ class ModelError(NemoDeskError):
 
 class DeviceError(NemoDeskError):
     pass
+
+
+class EnvironmentBroken(NemoDeskError):
+    """torch or NeMo cannot be imported in this process: no job can run until the install
+    is repaired. Detected once; every later job gets the same failure without a retry."""

@@ -6,7 +6,7 @@ re-emits them as Qt signals; the CLI prints them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,6 @@ class LogEvent:
 
 
 Event = Progress | RetryEvent | LogEvent
-
-
-class Observer(Protocol):
-    def __call__(self, event: Event) -> None: ...
 
 
 def null_observer(event: Event) -> None:

@@ -34,3 +34,10 @@ def long_path(path: str | os.PathLike[str], platform: str | None = None) -> str:
     if full.startswith("\\\\"):  # \\server\share\... (UNC)
         return _PREFIX + "UNC\\" + full[2:]
     return _PREFIX + full
+
+
+def printable(text: str) -> str:
+    """`text` as valid Unicode: a Linux file name that is not valid UTF-8 keeps its bytes as
+    lone surrogates, which no UTF-8 file, JSON document or database can hold. For what
+    people read (a transcript's source, a journal's display column), never to open a file."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -129,6 +129,7 @@ def read_config(folder: Path) -> dict:
     from omegaconf import OmegaConf
 
     config = OmegaConf.to_container(OmegaConf.load(yaml_path), resolve=False)
+    assert isinstance(config, dict)  # a model config is a mapping (for the type checker)
     _write_cache(cache, key, config)
     return config
 

@@ -2,13 +2,16 @@
 
 Users run long batches overnight: after a crash, a kill or a power cut the next start
 restores the queue. Finished files stay done; the interrupted file resumes from its last
-finished chunk, because each chunk's words are committed as soon as they exist; queued
-files stay queued. A chunk is reused only when the job's *fingerprint* matches: the same
-source file (size and modification time), model, options and chunk plan, so a changed
-file or setting never mixes old words into a new transcript.
+finished chunk; queued files stay queued. A chunk is reused only when the job's
+*fingerprint* matches: the same source file (size and modification time), model, options
+and chunk plan, so a changed file or setting never mixes old words into a new transcript.
+
+This module is storage only (tables, schema versions, integrity on open). What a state
+means, who owns a job and how a queue resumes is `engine/queue.py`'s business.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -16,34 +19,42 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
+from nemo_desk.core.longpaths import printable
+from nemo_desk.core.states import UNFINISHED, JobState
 from nemo_desk.core.transcript import Segment, Word
 
+# PRAGMA user_version. 0: the first release (chunks had a run_id column, no owner).
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     batch TEXT NOT NULL,
     position INTEGER NOT NULL,
-    source TEXT NOT NULL,
+    source TEXT NOT NULL,         -- for people reading the file (job_json holds the exact path)
     job_json TEXT NOT NULL,
-    state TEXT NOT NULL,          -- queued, running, done, failed, cancelled
+    state TEXT NOT NULL,          -- JobState
     message TEXT NOT NULL DEFAULT '',
     outputs_json TEXT NOT NULL DEFAULT '[]',
     fingerprint TEXT NOT NULL DEFAULT '',
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    owner TEXT NOT NULL DEFAULT '' -- "pid:start time:queue": the live queue that runs it
 );
 CREATE TABLE IF NOT EXISTS chunks (
     job_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
     fingerprint TEXT NOT NULL,
     segments_json TEXT NOT NULL,
-    run_id TEXT NOT NULL,          -- which process transcribed it (tests prove reuse)
     PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, position);
 """
-UNFINISHED = ("queued", "running")
+Warn = Callable[[str], None]
+
+
+class JournalUnavailable(Exception):
+    """The journal cannot be used at all (disk full, an unwritable folder): run without it."""
 
 
 def segments_to_json(segments: Iterable[Segment]) -> str:
@@ -58,36 +69,91 @@ def segments_from_json(text: str) -> list[Segment]:
     return out
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT) or getattr(exc, "winerror", None) in (39, 112)
+    return isinstance(exc, sqlite3.Error) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc))
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """A file that is not a database or a malformed one; never a full disk or a lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
 class Journal:
     """One SQLite file; safe to use from the GUI thread and the worker (one lock)."""
 
-    def __init__(self, path: Path, run_id: str | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.run_id = run_id or f"{os.getpid()}-{int(time.time() * 1000)}"
         self._lock = threading.Lock()
+        self._staged: list[tuple] = []
         # check_same_thread=False: calls are serialised by our own lock instead.
         self._db = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False,
                                    isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed chunk survives a power cut, not only a crash of this process.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed batch survives a power cut, not only a crash of this process.
+            self._db.execute("PRAGMA synchronous=FULL")
+            check = self._db.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                raise sqlite3.DatabaseError("integrity check failed: " + "; ".join(str(r[0]) for r in check[:3]))
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"written by a newer nemo_desk (schema {version})")
+        self._db.executescript(SCHEMA)  # a new file gets the current tables; an old one keeps its own
+        if version == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            # v0 -> v1: jobs gain an owner; chunks lose the unused run_id column.
+            if "owner" not in self._columns("jobs"):
+                self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+            if "run_id" in self._columns("chunks"):
+                self._db.execute("ALTER TABLE chunks DROP COLUMN run_id")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _columns(self, table: str) -> set[str]:
+        return {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
 
     @classmethod
-    def open_or_reset(cls, path: Path, warn) -> "Journal":
-        """A damaged journal file must not stop the app: keep it aside and start afresh."""
+    def open(cls, path: Path, warn: Warn) -> "Journal":
+        """A damaged journal must not stop the app: it is set aside (kept for a bug report)
+        and a new one starts. A full disk is not damage: the file is left alone and
+        JournalUnavailable says the queue runs without a journal."""
         try:
             return cls(path)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.Error, OSError) as exc:
+            if not is_damaged(exc):
+                raise JournalUnavailable(str(exc)) from exc
             aside = Path(f"{path}.damaged-{int(time.time())}")
             try:
                 os.replace(path, aside)
-            except OSError:
-                aside = None
-            warn(f"the queue journal {path} could not be read ({exc}); "
-                 f"{'kept it as ' + str(aside) + ' and ' if aside else ''}started a new one")
-            return cls(path)
+                for extra in ("-wal", "-shm"):  # they belong to the damaged file
+                    if os.path.exists(f"{path}{extra}"):
+                        os.replace(f"{path}{extra}", f"{aside}{extra}")
+            except OSError as move:
+                raise JournalUnavailable(f"{exc}; could not set it aside: {move}") from exc
+            warn(f"The queue journal {path} was damaged ({exc}); kept it as {aside.name} and started "
+                 "a new one: files queued before were not restored")
+            try:
+                return cls(path)
+            except (sqlite3.Error, OSError) as again:
+                raise JournalUnavailable(str(again)) from again
 
     def close(self) -> None:
         with self._lock:
@@ -102,48 +168,68 @@ class Journal:
             return self._db.execute(sql, args).fetchall()
 
     # Queue
-    def add(self, job_id: str, batch: str, position: int, source: str, job_json: str) -> None:
-        self._write(
-            "INSERT OR IGNORE INTO jobs (id, batch, position, source, job_json, state, updated) "
-            "VALUES (?, ?, ?, ?, ?, 'queued', ?)", (job_id, batch, position, source, job_json, time.time()))
+    def add(self, job_id: str, batch: str, position: int, source: str, job_json: str, owner: str) -> None:
+        """A new job, queued; an existing one (a re-run) keeps its row and becomes `owner`'s."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO jobs (id, batch, position, source, job_json, state, updated, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET owner=excluded.owner",
+                (job_id, batch, position, printable(source), job_json, JobState.QUEUED, time.time(), owner))
 
     def set_state(self, job_id: str, state: str, message: str = "", outputs: list[str] | None = None) -> None:
         self._write("UPDATE jobs SET state=?, message=?, outputs_json=?, updated=? WHERE id=?",
-                    (state, message, json.dumps(outputs or []), time.time(), job_id))
-        if state == "done":  # the outputs hold the words now; keep the journal small
+                    (str(state), printable(message), json.dumps(outputs or [], ensure_ascii=True),
+                     time.time(), job_id))
+        if state == JobState.DONE:  # the outputs hold the words now; keep the journal small
             self._write("DELETE FROM chunks WHERE job_id=?", (job_id,))
+
+    def adopt(self, job_id: str, old_owner: str, owner: str) -> bool:
+        """Take a job over from `old_owner` (dead or none); False if someone else was quicker."""
+        with self._lock:
+            cur = self._db.execute("UPDATE jobs SET owner=? WHERE id=? AND owner=?", (owner, job_id, old_owner))
+            return cur.rowcount == 1
+
+    def release(self, owner: str) -> None:
+        self._write("UPDATE jobs SET owner='' WHERE owner=?", (owner,))
 
     def remove(self, job_id: str) -> None:
         self._write("DELETE FROM chunks WHERE job_id=?", (job_id,))
         self._write("DELETE FROM jobs WHERE id=?", (job_id,))
 
-    def jobs(self, batch: str | None = None) -> list[dict]:
-        sql = "SELECT id, batch, position, source, job_json, state, message, outputs_json FROM jobs"
-        rows = self._read(sql + (" WHERE batch=? ORDER BY position" if batch else " ORDER BY updated, position"),
-                          (batch,) if batch else ())
-        keys = ("id", "batch", "position", "source", "job_json", "state", "message", "outputs")
-        return [dict(zip(keys, r[:7] + (json.loads(r[7]),))) for r in rows]
-
-    def latest_unfinished_batch(self) -> str | None:
-        rows = self._read("SELECT batch FROM jobs WHERE state IN ('queued', 'running') "
-                          "ORDER BY updated DESC LIMIT 1")
-        return rows[0][0] if rows else None
+    def jobs(self) -> list[dict]:
+        """Every row, oldest batch first, in queue order."""
+        rows = self._read("SELECT id, batch, position, source, job_json, state, message, outputs_json, owner "
+                          "FROM jobs ORDER BY rowid")
+        keys = ("id", "batch", "position", "source", "job_json", "state", "message", "outputs_json", "owner")
+        return [dict(zip(keys, r)) for r in rows]
 
     def unfinished(self) -> list[dict]:
         return [j for j in self.jobs() if j["state"] in UNFINISHED]
 
-    # Chunks
+    # Chunks: staged in memory, committed together by flush() (one synchronous commit per
+    # batch of chunks instead of one per chunk).
     def save_chunk(self, job_id: str, idx: int, fingerprint: str, segments: list[Segment]) -> None:
-        self._write("INSERT OR REPLACE INTO chunks (job_id, idx, fingerprint, segments_json, run_id) "
-                    "VALUES (?, ?, ?, ?, ?)", (job_id, idx, fingerprint, segments_to_json(segments), self.run_id))
+        with self._lock:
+            self._staged.append((job_id, idx, fingerprint, segments_to_json(segments)))
+
+    def flush(self) -> None:
+        with self._lock:
+            staged, self._staged = self._staged, []
+            if not staged:
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO chunks (job_id, idx, fingerprint, segments_json) "
+                                     "VALUES (?, ?, ?, ?)", staged)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def finished_chunks(self, job_id: str, fingerprint: str) -> dict[int, list[Segment]]:
         rows = self._read("SELECT idx, segments_json FROM chunks WHERE job_id=? AND fingerprint=?",
                           (job_id, fingerprint))
         return {idx: segments_from_json(text) for idx, text in rows}
-
-    def chunk_runs(self, job_id: str) -> dict[int, str]:
-        return dict(self._read("SELECT idx, run_id FROM chunks WHERE job_id=?", (job_id,)))
 
     def drop_stale_chunks(self, job_id: str, fingerprint: str) -> None:
         self._write("DELETE FROM chunks WHERE job_id=? AND fingerprint<>?", (job_id, fingerprint))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.errors import DeviceError
+from nemo_desk.core.states import FileOp
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine import vram
 from nemo_desk.engine.catalog import get_spec
@@ -88,7 +89,7 @@ class ModelManager:
         fileops = self.store.fileops.with_observer(observer)
 
         def load(where: Path) -> LoadedModel:
-            return fileops.call("load model", where, load_from_folder, where, report.device, spec,
+            return fileops.call(FileOp.LOAD_MODEL, where, load_from_folder, where, report.device, spec,
                                 Path(ref.path) if ref.path else None, report.precision, ref.cuda_graphs)
 
         try:

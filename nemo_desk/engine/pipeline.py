@@ -7,70 +7,32 @@ with the next file. Only programming errors in the caller's observer can escape.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
-import sqlite3
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.errors import ExportError
 from nemo_desk.core.document import TranscriptDocument
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
-from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.longpaths import printable
+from nemo_desk.core.states import JobState, Stage
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
-from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
+from nemo_desk.engine.runtime import Runtime
 from nemo_desk.export import CueRules, OutputLedger, write_outputs
 from nemo_desk.export.writer import output_folder_problem, rename_warnings
 from nemo_desk.locks.fileops import FileOps
 from nemo_desk.media.ffmpeg import Ffmpeg
 
-
-class JournalChunks:
-    """The journal as the transcriber's chunk cache for one job."""
-
-    def __init__(self, journal: Journal, job: Job) -> None:
-        self.journal = journal
-        self.job_id = job.id
-        self.base = job_fingerprint(job)
-
-    def _fp(self, key: str) -> str:
-        return f"{self.base}:{key}"
-
-    # A journal that cannot be written (disk full, a locked database) costs only the
-    # ability to resume; it must never fail the transcription itself.
-    def load(self, plan_key: str) -> dict:
-        try:
-            self.journal.drop_stale_chunks(self.job_id, self._fp(plan_key))
-            return self.journal.finished_chunks(self.job_id, self._fp(plan_key))
-        except (sqlite3.Error, OSError):
-            return {}
-
-    def save(self, plan_key: str, index: int, segments: list) -> None:
-        try:
-            self.journal.save_chunk(self.job_id, index, self._fp(plan_key), segments)
-        except (sqlite3.Error, OSError):
-            pass
-
-
-def job_fingerprint(job: Job) -> str:
-    """What must be unchanged for saved chunks to be reused: the file and the settings."""
-    try:
-        st = os.stat(long_path(job.source))
-        stamp = (st.st_size, st.st_mtime_ns)
-    except OSError:
-        stamp = (0, 0)
-    key = json.dumps([os.path.abspath(job.source), stamp, job.model.key, repr(job.options)])
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+if TYPE_CHECKING:  # numpy comes with the transcriber: imported with the first job
+    from nemo_desk.engine.transcriber import ChunkCache
 
 
 class Pipeline:
     def __init__(self, models: ModelManager, ffmpeg: Callable[[], Ffmpeg], fileops: FileOps,
-                 ledger: OutputLedger, rules: CueRules = CueRules(), journal: Journal | None = None) -> None:
+                 ledger: OutputLedger, rules: CueRules = CueRules(), runtime: Runtime | None = None) -> None:
         self.models = models
-        self.journal = journal
+        self.runtime = runtime or Runtime()
         # A provider, not an instance: a missing ffmpeg fails each job with a clear
         # message instead of stopping the app from starting.
         self._ffmpeg = ffmpeg
@@ -80,23 +42,12 @@ class Pipeline:
         # A time stamp before each TXT paragraph (set by the front end, like the rules).
         self.txt_timestamps = False
 
-    def run(self, job: Job, cancel: CancelToken | None = None, observer: ObserverFn = null_observer) -> JobResult:
-        self._record(observer, job.id, "running")
-        result = self._run(job, cancel or CancelToken(), observer)
-        message = result.failure.message if result.failure else result.note
-        self._record(observer, job.id, result.status, message, [str(o.path) for o in result.outputs])
-        return result
+    def run(self, job: Job, cancel: CancelToken | None = None, observer: ObserverFn = null_observer,
+            cache: ChunkCache | None = None) -> JobResult:
+        """One job; its journal states are the queue's business (engine/queue.py)."""
+        return self._run(job, cancel or CancelToken(), observer, cache)
 
-    def _record(self, observer: ObserverFn, job_id: str, state: str, *args) -> None:
-        if self.journal is None:
-            return
-        try:
-            self.journal.set_state(job_id, state, *args)
-        except (sqlite3.Error, OSError) as exc:
-            observer(LogEvent("warning", f"could not update the queue journal ({exc}); "
-                                         f"this job may not be restored after a crash"))
-
-    def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
+    def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn, cache: ChunkCache | None) -> JobResult:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
         from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
@@ -115,23 +66,23 @@ class Pipeline:
             notes: list[str] = []
             if track_note := info.track_note(job.options.audio_track):  # before the model loads
                 observer(LogEvent("info", track_note))
-            observer(Progress("loading", 0, 0, f"loading model {job.model.label}"))
+            observer(Progress(Stage.LOADING, 0, 0, f"loading model {job.model.label}"))
+            self.runtime.require()  # torch and NeMo: imported once; a broken install fails fast
             loaded = self.models.get(job.model, observer, cancel)
             cancel.raise_if_cancelled()
-            observer(Progress("decoding", 0, info.duration or 0))
+            observer(Progress(Stage.DECODING, 0, info.duration or 0))
             audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info,
                            audio_track=job.options.audio_track)
             if early := ends_early_note(info, len(audio) / SAMPLE_RATE):
                 observer(LogEvent("warning", early))
                 notes.append(early)
-            cache = JournalChunks(self.journal, job) if self.journal is not None else None
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
-                                          source=str(job.source), cache=cache)
+                                          source=printable(str(job.source)), cache=cache)
             del audio
             # The JSON is the document the editor opens: it records what was asked for.
             transcript = TranscriptDocument.of(transcript, options=dataclasses.asdict(job.options))
             cancel.raise_if_cancelled()  # last point where a cancel leaves no output at all
-            observer(Progress("writing", 0, len(job.formats)))
+            observer(Progress(Stage.WRITING, 0, len(job.formats)))
             outputs = write_outputs(transcript, job.source, job.formats, job.output_dir, fileops,
                                     self.ledger, overwrite=job.overwrite,
                                     # Frame gaps follow the video's frame rate unless one was chosen.
@@ -143,13 +94,13 @@ class Pipeline:
                 silent = transcript.meta.get("silent_chunks") == transcript.meta.get("chunks")
                 notes.append("no speech found (the audio is silent)" if silent else "no speech found")
             note = "; ".join(notes)
-            observer(Progress("writing", len(outputs), len(outputs)))
-            return JobResult(job, "done", tuple(outputs), None, transcript, time.monotonic() - started, note)
+            observer(Progress(Stage.WRITING, len(outputs), len(outputs)))
+            return JobResult(job, JobState.DONE, tuple(outputs), None, transcript, time.monotonic() - started, note)
         except Cancelled:
-            return JobResult(job, "cancelled", elapsed=time.monotonic() - started)
+            return JobResult(job, JobState.CANCELLED, elapsed=time.monotonic() - started)
         except Exception as exc:  # errors are data: the queue goes on
             failure = failure_from(exc)
-            return JobResult(job, "failed", failure=failure, elapsed=time.monotonic() - started)
+            return JobResult(job, JobState.FAILED, failure=failure, elapsed=time.monotonic() - started)
 
 
 __all__ = ["Job", "JobFailure", "JobResult", "Pipeline", "failure_from"]

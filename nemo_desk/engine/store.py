@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
-from nemo_desk.engine.catalog import CATALOG, ModelSpec
+from nemo_desk.engine.catalog import ModelSpec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
 from nemo_desk.engine.load_errors import explain_load_error, repair_hint
 from nemo_desk.engine.storelock import if_unowned, model_lock
@@ -217,7 +217,3 @@ class ModelStore:
         incomplete = self.root / name
         if incomplete.exists() and not is_complete(incomplete):
             self.fileops.rmtree(incomplete)
-
-
-def catalog_status(store: ModelStore) -> list[tuple[ModelSpec, bool]]:
-    return [(spec, store.is_installed(spec)) for spec in CATALOG]

@@ -24,6 +24,7 @@ import tarfile
 import time
 from pathlib import Path
 
+from nemo_desk.core.states import FileOp
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
@@ -93,7 +94,7 @@ def unpack_nemo(
                     continue
                 # The 'data' filter refuses absolute paths, '..' and links out of the
                 # folder: a .nemo from the internet must not write outside its folder.
-                fileops.call("unpack", partial / name, tar.extract, m, partial, filter="data")
+                fileops.call(FileOp.UNPACK, partial / name, tar.extract, m, partial, filter="data")
                 if m.isfile():
                     files[name] = m.size
                     hashes[name] = fileops.call("unpack", partial / name, file_sha256, partial / name, cancel)

@@ -157,7 +157,8 @@ class OutputLedger:
                 for key, e in sorted(entries.items())
             },
         }
-        data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        # ASCII: a key from a name that is not valid UTF-8 survives as \udcXX escapes.
+        data = (json.dumps(doc, ensure_ascii=True, indent=1) + "\n").encode("ascii")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.path, data, self.fileops)
         self._entries = entries

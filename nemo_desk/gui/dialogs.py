@@ -45,10 +45,6 @@ def show_error(parent: QWidget | None, title: str, text: str, detail: str = "") 
     box.exec()
 
 
-def show_info(parent: QWidget | None, title: str, text: str) -> None:
-    QMessageBox.information(parent, title, text)
-
-
 def confirm(parent: QWidget | None, title: str, text: str, ok_text: str = "OK") -> bool:
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
     ok = box.addButton(ok_text, QMessageBox.ButtonRole.AcceptRole)
@@ -97,13 +93,6 @@ def manage_models(parent: QWidget | None, services, log=None) -> None:
 
 
 # -- the locked-file dialog ---------------------------------------------------------
-def lock_report_text(report: LockReport) -> str:
-    holder = report.holder.name + (f" ({report.holder.evidence})" if report.holder.evidence else "")
-    lines = [f"File: {report.path}", f"Operation: {report.operation}", f"Likely holder: {holder}", "What to do:"]
-    lines += [f"  {i}. {step}" for i, step in enumerate(report.steps, 1)]
-    return "\n".join(lines)
-
-
 def show_lock_error(parent: QWidget | None, report: LockReport) -> str:
     """The remediation dialog for a file that stayed locked. Returns RETRY or CLOSE."""
     dialog = LockDialog(report, parent)

@@ -40,21 +40,21 @@ class DropArea(QFrame):
         buttons.addStretch(1)
         layout.addLayout(buttons)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if _local_paths(event):
             event.acceptProposedAction()
             self.setStyleSheet(_HOVER)
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
+    def dragMoveEvent(self, event) -> None:
         if _local_paths(event):
             event.acceptProposedAction()
 
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+    def dragLeaveEvent(self, event) -> None:
         self.setStyleSheet(_IDLE)
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         self.setStyleSheet(_IDLE)
         paths = _local_paths(event)
         if not paths:

@@ -15,13 +15,13 @@ import logging
 import os
 import sys
 import traceback
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 QUIT_AFTER_SHOW = "--quit-after-show"
 _FINAL_WAIT_MS = 60_000
 
 
-def install_excepthook(logger: logging.Logger, parent: Callable[[], object]) -> Callable[[], None]:
+def install_excepthook(logger: logging.Logger, parent: Callable[[], Any]) -> Callable[[], None]:
     """Log GUI-thread bugs and show them, instead of dying silently (PySide6 calls
     sys.excepthook for exceptions raised in slots and event handlers). Returns an undo."""
     from nemo_desk.gui import dialogs
@@ -79,7 +79,7 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
     if QUIT_AFTER_SHOW in args:
         print(f"nemo_desk: window shown: {window.isVisible()}", flush=True)
     try:
-        services = services_factory(retry_seconds=settings.retry_seconds, path_overrides=settings.path_overrides())
+        services = services_factory(settings=settings)
     except Exception as exc:
         dialogs.show_error(window, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         window.close()
@@ -101,7 +101,7 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
         if not stopped:
             # Past the cancel, only a model load or a locked-file wait can still run, and
             # both end; unloading the model under a running job would be worse.
-            stopped = window.worker.wait(_FINAL_WAIT_MS)
+            stopped = window.worker is None or window.worker.wait(_FINAL_WAIT_MS)
         undo_hook()
         if stopped:
             services.close()

@@ -6,10 +6,10 @@ NeMo: all engine work is the worker's. Every dialog and OS hand-off goes through
 """
 from __future__ import annotations
 
-import dataclasses
-
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -18,13 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.states import FailureKind
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.gui import dialogs, editor_launch
 from nemo_desk.gui.drop_area import DropArea
 from nemo_desk.gui.log_pane import LogPane
 from nemo_desk.gui.options_panel import OptionsPanel
-from nemo_desk.gui.queue_journal import QueueJournal
 from nemo_desk.gui.queue_table import RERUNNABLE, QueueModel, QueueView, source_key
 from nemo_desk.gui.window_settings import WindowSettingsMixin
 from nemo_desk.gui.worker import Worker
@@ -40,7 +40,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         """`services` may be None: launch_gui shows the window first and attaches the
         services right after its first paint (see attach)."""
         super().__init__(parent)
-        self.services = None
+        self.services: Any = None  # Services once attached (app.py is not imported before the first paint)
         self.worker: Worker | None = None
         self.settings = settings
         self._shut_down = False
@@ -58,7 +58,6 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.log_pane = LogPane(on_copy=lambda text: dialogs.copy_text(text), on_open_file=self.open_log_file)
         self._build_layout()
         self._build_menus()
-        self.journal = QueueJournal(None, self.log)
         self.status_label = QLabel("Starting…")
         self.statusBar().addPermanentWidget(self.status_label, 1)
         self._loaded_label = ""  # the model the worker holds, once one is loaded
@@ -71,9 +70,11 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
             self.attach(services)
 
     def attach(self, services) -> None:
-        """Wire the services: worker, journal (restores the queue), installed models."""
+        """Wire the services: worker, job queue (restores unfinished jobs), installed models."""
         self.services = services
-        self.journal = QueueJournal(getattr(services, "journal", None), self.log)
+        services.queue.warn = lambda text: self.log("warning", text)
+        for note in services.queue.notes:  # already in the log file
+            self.log_pane.add("warning", note)
         for widget in (self.menuBar(), self.drop, self.options):
             widget.setEnabled(True)
 
@@ -200,10 +201,10 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         s = self.settings
         options = TranscribeOptions(language=c.language, target_language=c.target_language,
                                     batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None)
-        extra = {"id": job_id} if job_id else {}
-        model = dataclasses.replace(c.model, cuda_graphs=s.cuda_graphs)
-        return Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
-                   options=options, **extra)
+        model = replace(c.model, cuda_graphs=s.cuda_graphs)
+        job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
+                  options=options)
+        return replace(job, id=job_id) if job_id else job
 
     def _pick_files(self) -> None:
         files = dialogs.pick_files(self)
@@ -232,18 +233,20 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
 
     def _submit(self, job_id: str) -> None:
         row = self.queue.row(job_id)
-        if row is not None:
+        if row is not None and self.worker is not None:
             row.submitted = True
-            self.journal.record(row.job)
-            self.worker.submit(row.job)
+            (job,) = self.services.queue.add([row.job])  # the queue may make its path absolute
+            if job != row.job:
+                self.queue.set_job(job_id, job)
+            self.worker.submit(job)
 
     def cancel_current(self) -> None:
-        if self.worker.cancel_current() is not None:
+        if self.worker is not None and self.worker.cancel_current() is not None:
             self.log("info", "Cancelling the current file (it stops after the current batch)")
 
     def cancel(self, job_id: str) -> None:
         row = self.queue.row(job_id)
-        if row is not None and row.submitted:
+        if row is not None and row.submitted and self.worker is not None:
             self.worker.cancel(job_id)
 
     def remove_selected(self) -> None:
@@ -252,22 +255,25 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
 
     def forget(self, job_ids: list[str]) -> None:
         """Remove rows: cancel their jobs (a removed row must not run on unseen) and
-        drop them from the journal."""
+        drop them from the job queue."""
         for job_id in job_ids:
             self.cancel(job_id)
         self.queue.remove(job_ids)
-        self.journal.forget(job_ids)
+        self.services.queue.forget(job_ids)
 
     def clear_finished(self) -> None:
         self.forget(self.queue.finished_ids())
 
     def _restore_queue(self) -> None:
+        found = self.services.queue.restore()
+        for note in found.notes:
+            self.log("warning", note)
         restored = 0
-        for job in self.journal.unfinished():
+        for job in found.jobs:
             if self.queue.add(job, fixed=True):
                 restored += 1
-            else:  # the same file twice in the journal: keep one
-                self.journal.forget([job.id])
+            else:  # a file already in this window's queue: keep that one
+                self.services.queue.forget([job.id])
         if restored:
             self.log("info", f"Restored {restored} file(s) not finished last time; press Start to continue")
 
@@ -304,7 +310,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     def _context_menu(self, pos) -> None:
         job_id = self.view.id_at(self.view.indexAt(pos))
         row = self.queue.row(job_id) if job_id else None
-        if row is None:
+        if row is None or job_id is None:
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: do not pile up
@@ -338,8 +344,9 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     def _on_failed(self, job_id: str, result: JobResult) -> None:
         self.queue.set_result(job_id, result)
         failure = result.failure
-        # A model that cannot load fails every job that wants it: say so once, loudly.
-        if failure is not None and failure.kind in ("model", "device"):
+        # A model that cannot load fails every job that wants it (a broken torch or NeMo
+        # install fails every job): say so once, loudly.
+        if failure is not None and failure.kind in (FailureKind.MODEL, FailureKind.DEVICE, FailureKind.ENVIRONMENT):
             self.status_label.setText(f"Model: {result.job.model.label} could not be used (see the log)")
             key = f"{result.job.model.label}|{failure.message}"
             if key not in self._model_errors_shown:
@@ -380,7 +387,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.log_pane.add(level, text)
 
     # -- closing ------------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         pending = self.worker.pending if self.worker is not None else 0
         # Editors first: one with unsaved edits may say Cancel (each asks for itself).
         if not editor_launch.close_editors(self) or (
@@ -402,9 +409,11 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         if self.worker.pending:
             self.log("info", "Closing: cancelling the current file")
         self.worker.stop()
+        # The running job is recorded as interrupted by the queue; waiting ones stay queued,
+        # and are given up so that the next start (or `--resume`) adopts them.
         stopped = self.worker.wait(timeout_ms)
-        # After the worker recorded its last state: unfinished rows wait for the next start.
-        self.journal.interrupted([r.job for r in self.queue.rows if r.pending])
+        if stopped:
+            self.services.queue.release()
         if not stopped:
             self.log("error", f"The worker did not stop within {timeout_ms // 1000} s (a model load or a "
                               "locked file can take longer); it will be left to finish")

@@ -95,7 +95,7 @@ class ModelsDialog(QDialog):
             folder = store.folder_for(spec)
             here = installed.get(folder)
             ok = here is not None and here.complete
-            size = f"{here.size_bytes / 1e9:.2f} GB" if ok else f"~{spec.size_gb:.1f} GB download"
+            size = f"{here.size_bytes / 1e9:.2f} GB" if here is not None and ok else f"~{spec.size_gb:.1f} GB download"
             entries.append(ModelEntry(spec.name, "catalog", size, ok, folder if here else None, spec,
                                       f"{spec.description} Languages: {', '.join(spec.languages)}."))
         for m in installed.values():

@@ -174,7 +174,7 @@ class OptionsPanel(QGroupBox):
         self.language.blockSignals(True)
         self.language.clear()
         self.language.addItem("(default)", "")
-        for code in (spec.languages if aed else ()):
+        for code in (spec.languages if spec is not None and aed else ()):
             self.language.addItem(code, code)
         self.language.blockSignals(False)
         # Only Canary (aed) models take a language prompt; Parakeet v3 detects the language.
@@ -188,7 +188,7 @@ class OptionsPanel(QGroupBox):
         self.target.blockSignals(True)
         self.target.clear()
         self.target.addItem("(no translation)", "")
-        if aed:
+        if spec is not None and aed:
             for s, t in spec.translation:
                 if s == source:
                     self.target.addItem(t, t)

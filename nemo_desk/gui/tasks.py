@@ -6,7 +6,6 @@ is waited for, never terminated.
 """
 from __future__ import annotations
 
-import time
 import traceback
 from typing import Any, Callable
 
@@ -14,7 +13,8 @@ from PySide6.QtCore import QThread, Signal
 
 from nemo_desk.core.cancel import Cancelled, CancelToken
 from nemo_desk.core.errors import NemoDeskError
-from nemo_desk.core.events import Event, LogEvent, ObserverFn, Progress, RetryEvent
+from nemo_desk.core.events import ObserverFn, Progress
+from nemo_desk.core.relay import EventRelay
 
 TaskFn = Callable[[ObserverFn, CancelToken], Any]
 
@@ -33,13 +33,14 @@ class TaskThread(QThread):
         self.token = CancelToken()
         self._fn = fn
         self._services = services
-        self._last = 0.0
+        self._relay = EventRelay(self._progress, lambda e: self.log_line.emit("retry", e.describe()),
+                                 lambda e: self.log_line.emit(e.level, e.message))
 
     def cancel(self) -> None:
         self.token.cancel()
 
     def run(self) -> None:
-        observer = self._services.observer(self._on_event)  # the log file gets the same events
+        observer = self._services.observer(self._relay)  # the log file gets the same events
         try:
             result = self._fn(observer, self.token)
         except Cancelled:
@@ -54,13 +55,5 @@ class TaskThread(QThread):
         else:
             self.succeeded.emit(result)
 
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, Progress):
-            now = time.monotonic()
-            if event.fraction >= 1.0 or now - self._last >= 0.1:
-                self._last = now
-                self.progress.emit(event.stage, event.fraction if event.total > 0 else -1.0, event.message)
-        elif isinstance(event, RetryEvent):
-            self.log_line.emit("retry", event.describe())
-        elif isinstance(event, LogEvent):
-            self.log_line.emit(event.level, event.message)
+    def _progress(self, event: Progress) -> None:
+        self.progress.emit(event.stage, event.fraction if event.total > 0 else -1.0, event.message)

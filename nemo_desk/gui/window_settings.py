@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray
 
@@ -20,7 +21,25 @@ from nemo_desk.settings import Settings
 _GUI_WRITE_BUDGET_S = 2.0
 
 
-class WindowSettingsMixin:
+if TYPE_CHECKING:  # what the mixin uses from the window, spelled out for the type checker
+    from PySide6.QtWidgets import QMainWindow, QSplitter
+
+    from nemo_desk.gui.log_pane import LogPane
+    from nemo_desk.gui.options_panel import OptionsPanel
+
+    class _Window(QMainWindow):
+        services: Any
+        settings: Settings
+        options: OptionsPanel
+        split: QSplitter
+        log_pane: LogPane
+
+        def log(self, level: str, text: str) -> None: ...
+else:
+    _Window = object
+
+
+class WindowSettingsMixin(_Window):
     def open_log_file(self) -> None:
         from nemo_desk.logsetup import LOG_FILE  # logging.handlers: not needed to show the window
 
@@ -51,8 +70,8 @@ class WindowSettingsMixin:
 
     def save_settings(self) -> bool:
         self.options.store(self.settings)
-        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
-        self.settings.splitter_state = bytes(self.split.saveState().toBase64()).decode("ascii")
+        self.settings.window_geometry = self.saveGeometry().toBase64().toStdString()
+        self.settings.splitter_state = self.split.saveState().toBase64().toStdString()
         ops = self.services.fileops.derive(policy=RetryPolicy(budget_s=min(_GUI_WRITE_BUDGET_S,
                                                                              self.settings.retry_seconds)))
         try:

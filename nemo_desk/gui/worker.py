@@ -4,9 +4,12 @@ Everything torch or NeMo does happens on this thread (the model is imported and 
 by the first job), so the window stays responsive and appears before torch is imported.
 The model stays loaded between jobs; ModelManager frees it when a job wants another.
 
+Jobs run through the engine's JobQueue, which records their states in the journal; this
+thread only turns what happens into signals.
+
 Cancel is cooperative (CancelToken, one per job, checked by the engine between batches)
 because QThread.terminate() can leave CUDA, file handles and the Python interpreter in a
-broken state. Errors are data: Pipeline.run returns failures, and the loop itself is
+broken state. Errors are data: the queue returns failures, and the loop itself is
 wrapped so that even a bug here becomes a failed job and an error line, never a thread
 that died silently with the queue stuck at "queued" (the top complaint about peers).
 
@@ -23,16 +26,12 @@ from typing import Callable
 
 from PySide6.QtCore import QThread, Signal
 
-from nemo_desk.core.cancel import CancelToken
-from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.core.cancel import CancelReason, CancelToken
+from nemo_desk.core.events import Event, Progress
+from nemo_desk.core.relay import EventRelay
+from nemo_desk.core.states import FailureKind, JobState, Stage, stage_words
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult
 
-# Engine stages as the user reads them in the status column.
-STATE_FOR_STAGE = {
-    "loading": "loading model", "downloading": "downloading model", "unpacking": "preparing model",
-    "decoding": "decoding", "transcribing": "transcribing", "writing": "writing",
-}
-PROGRESS_INTERVAL_S = 0.1  # about 10 updates a second: enough for a bar, cheap for Qt
 _STOP = object()
 
 
@@ -101,11 +100,11 @@ class Worker(QThread):
             self._stopping = True
             tokens = list(self._tokens.values())
         for token in tokens:
-            token.cancel()
+            token.cancel(CancelReason.SHUTDOWN)  # interrupted, not given up: the queue keeps it
         self._queue.put(_STOP)
 
     # -- the worker thread ----------------------------------------------------------------
-    def run(self) -> None:  # noqa: D401 - Qt's entry point
+    def run(self) -> None:
         try:
             while True:
                 item = self._queue.get()
@@ -122,15 +121,13 @@ class Worker(QThread):
             token = self._tokens.get(job.id) or CancelToken()
             self._current = job.id
         try:
-            if token.cancelled:  # cancelled (or removed) while it waited: no model load, no probe
-                result = JobResult(job, "cancelled")
-            else:
-                result = self._run_job(job, token)
+            result = self._run_job(job, token)
         except Exception as exc:  # a bug in this loop or an observer: still a failed row, not a dead thread
             detail = traceback.format_exc()
             self._logger.error("worker error in job %s (%s):\n%s", job.id, job.source, detail)
-            result = JobResult(job, "failed", failure=JobFailure(
-                "internal", f"Unexpected error in the worker: {type(exc).__name__}: {exc}", detail=detail))
+            text = f"Unexpected error in the worker: {type(exc).__name__}: {exc}"
+            result = JobResult(job, JobState.FAILED, failure=JobFailure(FailureKind.INTERNAL, text, detail=detail,
+                                                                         reason=text))
         finally:
             with self._lock:
                 self._current = None
@@ -141,9 +138,10 @@ class Worker(QThread):
             self._logger.exception("could not report the result of job %s", job.id)
 
     def _run_job(self, job: Job, token: CancelToken) -> JobResult:
-        self._info(f"Starting {job.source.name} with {job.model.label}")
+        if not token.cancelled:
+            self._info(f"Starting {job.source.name} with {job.model.label}")
         observer = _JobObserver(self, job.id)
-        result = self._services.pipeline.run(job, token, self._services.observer(observer))
+        result = self._services.queue.run(job, token, self._services.observer(observer))
         observer.finish(result.status)
         manager = self._services.models
         if manager.loaded is not None and manager.device_report is not None:
@@ -154,28 +152,25 @@ class Worker(QThread):
         # The result (outputs, message) goes out before the final state: whoever sees a row
         # become done/failed/cancelled must find its outputs or its reason already there.
         name = job.source.name
-        if result.status == "done":
+        if result.status == JobState.DONE:
             outs = ", ".join(str(o.path) for o in result.outputs)
             note = f" ({result.note})" if result.note else ""
             self.job_done.emit(job.id, result)
-            self.job_state.emit(job.id, "done", 1.0, 0.0)
+            self.job_state.emit(job.id, JobState.DONE, 1.0, 0.0)
             self._info(f"Done: {name} in {result.elapsed:.1f} s -> {outs}{note}")
-        elif result.status == "cancelled":
+        elif result.status == JobState.CANCELLED:
             self.job_cancelled.emit(job.id, result)
-            self.job_state.emit(job.id, "cancelled", 0.0, -1.0)
+            self.job_state.emit(job.id, JobState.CANCELLED, 0.0, -1.0)
             self._info(f"Cancelled: {name}")
         else:
-            failure = result.failure or JobFailure("internal", "failed without a reason")
-            message = failure.message
-            for prefix in (f"{job.source}: ", f"{name}: "):  # media errors lead with the path
-                message = message.removeprefix(prefix)
-            text = f"Failed: {name}: {message}"
+            failure = result.failure or JobFailure(FailureKind.INTERNAL, "failed without a reason")
+            text = f"Failed: {name}: {failure.reason or failure.message}"
             self._logger.error("%s", text)
             if failure.detail:
                 self._logger.error("%s", failure.detail)
             self.log_line.emit("error", text)
             self.job_failed.emit(job.id, result)
-            self.job_state.emit(job.id, "failed", 0.0, -1.0)
+            self.job_state.emit(job.id, JobState.FAILED, 0.0, -1.0)
             if failure.lock is not None:  # last, so the row already says "failed"
                 self.lock_error.emit(job.id, failure.lock)
 
@@ -199,26 +194,25 @@ class _JobObserver:
         self.job_id = job_id
         self.clock = clock
         self.state = ""
-        self.last_emit = 0.0
         self.last_fraction = -1.0
         self.transcribe_started: float | None = None
+        self._relay = EventRelay(self._progress, lambda e: worker.retry.emit(e.describe()),
+                                 lambda e: worker.log_line.emit(e.level, e.message), clock=clock)
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Progress):
-            self._progress(event)
-        elif isinstance(event, RetryEvent):
-            self.worker.retry.emit(event.describe())
-        elif isinstance(event, LogEvent):
-            self.worker.log_line.emit(event.level, event.message)
+        self._relay(event)
 
     def _progress(self, p: Progress) -> None:
-        state = STATE_FOR_STAGE.get(p.stage, p.stage)
+        state = stage_words(p.stage)
         now = self.clock()
         fraction = p.fraction
-        if p.stage == "decoding" and state != self.state and p.total > 0:
+        changed = state != self.state
+        if not changed and fraction < self.last_fraction:
+            return  # never report going backwards inside one state (a late event)
+        if p.stage == Stage.DECODING and changed and p.total > 0:
             self.worker.job_duration.emit(self.job_id, float(p.total))
         eta = -1.0
-        if p.stage == "transcribing":
+        if p.stage == Stage.TRANSCRIBING:
             if self.transcribe_started is None:
                 self.transcribe_started = now
             elapsed = now - self.transcribe_started
@@ -226,16 +220,10 @@ class _JobObserver:
                 eta = elapsed * (1 - fraction) / fraction
             elif fraction >= 1:
                 eta = 0.0
-        changed = state != self.state
-        final = fraction >= 1.0 and self.last_fraction < 1.0
-        if changed or final or now - self.last_emit >= PROGRESS_INTERVAL_S:
-            # Never report going backwards inside one state (a late, throttled event).
-            if not changed and fraction < self.last_fraction:
-                return
-            self.state, self.last_emit, self.last_fraction = state, now, fraction
-            self.worker.job_state.emit(self.job_id, state, fraction, eta)
+        self.state, self.last_fraction = state, fraction
+        self.worker.job_state.emit(self.job_id, state, fraction, eta)
 
     def finish(self, status: str) -> None:
         """Make sure a finished transcription reported its 100 % (the final update is never throttled)."""
-        if status == "done" and self.state == "transcribing" and self.last_fraction < 1.0:
-            self.worker.job_state.emit(self.job_id, "transcribing", 1.0, 0.0)
+        if status == JobState.DONE and self.state == Stage.TRANSCRIBING and self.last_fraction < 1.0:
+            self.worker.job_state.emit(self.job_id, Stage.TRANSCRIBING, 1.0, 0.0)

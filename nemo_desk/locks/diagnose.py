@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Mapping
 
+from nemo_desk.core.states import FileOp
 from nemo_desk.locks.lockerror import Holder, LockReport
 from nemo_desk.locks.processes import default_process_lister
 from nemo_desk.locks.syncroots import (
@@ -102,14 +103,15 @@ class Diagnoser:
 
         A daemon thread, not an executor: an executor's worker would be joined at exit,
         so a hung lister could keep the app from closing."""
-        if self.list_processes is None:
+        lister = self.list_processes
+        if lister is None:
             return None
         result: list[list[str]] = []
 
         def work() -> None:
             try:
-                result.append([str(n) for n in self.list_processes()])
-            except BaseException:  # noqa: BLE001 - any failure means "no evidence"
+                result.append([str(n) for n in lister()])
+            except BaseException:
                 pass
 
         worker = threading.Thread(target=work, name="nemo_desk-process-list", daemon=True)
@@ -121,7 +123,7 @@ class Diagnoser:
         names = self.running_processes()
         if names is None:
             return Holder("unknown", "another program", "running programs could not be checked")
-        found = {}
+        found: dict[tuple[str, str, int], str] = {}  # (kind, human, rank) -> the image seen
         for name in names:
             known = KNOWN_PROCESSES.get(name.lower())
             if known is not None:
@@ -231,13 +233,17 @@ class Diagnoser:
         return "a folder that is not synced"
 
 
+# What each file operation does to the file, which decides the advice.
+_ACTIONS: Mapping[str, str] = MappingProxyType({
+    FileOp.DELETE: "delete", FileOp.REMOVE_FOLDER: "delete",
+    FileOp.REPLACE: "write", FileOp.RENAME: "write", FileOp.OPEN_FOR_WRITING: "write", FileOp.UNPACK: "write",
+    FileOp.OPEN: "read", FileOp.LOAD_MODEL: "read",
+})
+
+
 def _action(operation: str) -> str:
-    op = operation.lower()
-    if any(w in op for w in ("delete", "remove", "unlink", "rmtree", "rmdir", "clean")):
-        return "delete"
-    if any(w in op for w in ("write", "replace", "rename", "save", "move", "unpack", "extract", "create")):
-        return "write"
-    return "read" if ("open" in op or "read" in op) else "write"
+    """An operation we do not know is treated as a write: the advice that fits most locks."""
+    return _ACTIONS.get(operation, "write")
 
 
 def _join(items: list[str]) -> str:

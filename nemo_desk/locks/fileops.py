@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from nemo_desk.core.states import FileOp
 from nemo_desk.core.events import ObserverFn, RetryEvent, null_observer
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.locks.classify import is_lock_error, is_transient_in_rmtree
@@ -181,23 +182,23 @@ class FileOps:
     # The OS gets long_path(...) (Windows' 260-character limit lifted); messages, retry
     # events and lock reports keep the path as the user knows it.
     def replace(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
-        self.call("replace", dst, os.replace, long_path(src), long_path(dst))
+        self.call(FileOp.REPLACE, dst, os.replace, long_path(src), long_path(dst))
 
     def unlink(self, path: str | os.PathLike, missing_ok: bool = True) -> None:
-        self.call("delete", path, Path(long_path(path)).unlink, missing_ok=missing_ok)
+        self.call(FileOp.DELETE, path, Path(long_path(path)).unlink, missing_ok=missing_ok)
 
     def rmtree(self, path: str | os.PathLike, missing_ok: bool = True) -> None:
         if missing_ok and not os.path.lexists(long_path(path)):
             return
         # Each retry starts over on what is left; a folder emptied while a scanner holds a
         # delete-pending file inside reports "not empty" for a while, which is a lock too.
-        self._run("remove folder", path, is_transient_in_rmtree, _rmtree_once, (long_path(path), missing_ok), {})
+        self._run(FileOp.REMOVE_FOLDER, path, is_transient_in_rmtree, _rmtree_once, (long_path(path), missing_ok), {})
 
     def rename(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
-        self.call("rename", src, os.rename, long_path(src), long_path(dst))
+        self.call(FileOp.RENAME, src, os.rename, long_path(src), long_path(dst))
 
     def open(self, path: str | os.PathLike, mode: str = "rb", **kwargs: Any):
-        op = "open for writing" if any(c in mode for c in "wax+") else "open"
+        op = FileOp.OPEN_FOR_WRITING if any(c in mode for c in "wax+") else FileOp.OPEN
         return self.call(op, path, open, long_path(path), mode, **kwargs)
 
 

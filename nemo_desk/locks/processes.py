@@ -67,7 +67,7 @@ def default_process_lister() -> list[str]:
             return names
         if sys.platform == "win32":
             return _tasklist_names()
-    except Exception:  # noqa: BLE001 - advice only; no listing is better than a crash
+    except Exception:
         return []
     return []
 
@@ -80,8 +80,8 @@ def pid_alive(pid: int, started_at: float | None = None) -> bool:
     a process created after that moment is someone else."""
     if pid <= 0:
         return False
-    if pid == os.getpid():
-        return True
+    if pid == os.getpid() and started_at is None:
+        return True  # with a start time, even our own pid may be a reused one (checked below)
     try:
         import psutil
     except ImportError:
@@ -98,7 +98,7 @@ def pid_alive(pid: int, started_at: float | None = None) -> bool:
 
             return _pid_alive_windows(pid, ctypes.WinDLL("kernel32", use_last_error=True), ctypes.get_last_error)
         return _pid_alive_posix(pid)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return True
 
 

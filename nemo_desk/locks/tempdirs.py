@@ -29,7 +29,7 @@ def install_tolerant_tempdirs(fileops: FileOps, log: Callable[[str], None]) -> C
         except (LockError, OSError) as exc:
             try:
                 log(f"could not remove temporary folder {name}; it will be removed at next start ({exc})")
-            except Exception:  # noqa: BLE001 - a broken log must not resurrect the error
+            except Exception:
                 pass
 
     class TolerantTemporaryDirectory(original):  # type: ignore[misc, valid-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import ffmpeg as ffmpeg_python  # the ffmpeg-python package, only to build the arguments
 import numpy as np
@@ -61,6 +62,18 @@ def decode(
     return _decode_with_ffmpeg(path, as_ffmpeg(ffmpeg), sample_rate, cancel, observer, info, audio_track or 1)
 
 
+def _soundfile_name(path: str | os.PathLike) -> str | bytes:
+    """soundfile encodes a str name strictly; a Linux name that is not valid UTF-8 (kept as
+    lone surrogates) goes as its original bytes instead. Windows names are always valid str,
+    and stay str there (soundfile opens them with the wide-character API)."""
+    name = long_path(path)
+    try:
+        name.encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        return os.fsencode(name)
+    return name
+
+
 def _read_with_soundfile(
     path: str, sample_rate: int, cancel: CancelToken | None, observer: ObserverFn
 ) -> np.ndarray | None:
@@ -71,7 +84,7 @@ def _read_with_soundfile(
     recorder that crashed before fixing the header; ffmpeg reads such files to EOF).
     """
     try:
-        f = sf.SoundFile(long_path(path))
+        f = sf.SoundFile(_soundfile_name(path))
     except RuntimeError:  # LibsndfileError: a format or variant libsndfile can't read
         return None
     with f:

@@ -40,7 +40,7 @@ class DialogRecorder:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self._answers: dict[str, Any] = {"open_path": True, "copy_text": None}
         self.unexpected: list[str] = []
-        for name in ("open_path", "copy_text", "show_error", "show_info", "confirm", "confirm_quit",
+        for name in ("open_path", "copy_text", "show_error", "confirm", "confirm_quit",
                      "pick_files", "pick_folder", "pick_model_file", "edit_settings", "show_lock_error",
                      "manage_models"):
             monkeypatch.setattr(dialogs, name, self._stand_in(name))
