@@ -20,7 +20,7 @@ from typing import Callable, Sequence, TextIO
 from nemo_desk.cli_checks import OneLineParser, UsageError, check_transcribe
 from nemo_desk.core import limits
 from nemo_desk.core.cancel import CancelReason, CancelToken
-from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
+from nemo_desk.core.events import Event, Progress
 from nemo_desk.core.relay import PROGRESS_INTERVAL_S, EventRelay
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words

@@ -12,7 +12,7 @@ file and the settings dialog agree on them.
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from typing import Mapping
+from typing import Any, Mapping
 
 from nemo_desk.core import limits
 from nemo_desk.export.cues import CueRules
@@ -65,7 +65,7 @@ def with_overrides(base: CueRules, overrides: Mapping[str, float | int | None]) 
     Raises ValueError with a one-line message for a value out of range or a combination
     that cannot work (a minimum duration above the maximum).
     """
-    changes: dict[str, float | int] = {}
+    changes: dict[str, Any] = {}
     for option, field_name, limit in RULE_LIMITS:
         value = overrides.get(option)
         if value is None:

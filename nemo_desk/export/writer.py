@@ -100,16 +100,16 @@ def write_outputs(
 
 def rename_warnings(written: Iterable[WrittenFile], source: str | os.PathLike[str]) -> list[str]:
     """What to tell the user about outputs that did not get the name they expected."""
-    renamed = [w for w in written if w.renamed_from is not None]
+    renamed = [(w, w.renamed_from) for w in written if w.renamed_from is not None]
     if not renamed:
         return []
-    wanted = ", ".join(w.renamed_from.name for w in renamed)  # type: ignore[union-attr]
-    got = ", ".join(w.path.name for w in renamed)
-    if renamed[0].taken_by:
-        return [f"{wanted} already hold the transcript of {renamed[0].taken_by}; "
+    wanted = ", ".join(old.name for _, old in renamed)
+    got = ", ".join(w.path.name for w, _ in renamed)
+    if renamed[0][0].taken_by:
+        return [f"{wanted} already hold the transcript of {renamed[0][0].taken_by}; "
                 f"wrote {got} for {os.path.abspath(source)}"]
-    return [f"{w.renamed_from.name} exists and was not written by nemo_desk; kept it and wrote {w.path.name}"
-            for w in renamed if os.path.lexists(long_path(w.renamed_from))]  # type: ignore[arg-type]
+    return [f"{old.name} exists and was not written by nemo_desk; kept it and wrote {w.path.name}"
+            for w, old in renamed if os.path.lexists(long_path(old))]
 
 
 def numbered_name(target: Path, n: int) -> Path:

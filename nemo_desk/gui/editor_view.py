@@ -105,7 +105,7 @@ class TranscriptView(QTextEdit):
         return self.cursorRect(cursor)
 
     # -- keys and clicks ------------------------------------------------------------------------
-    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def keyPressEvent(self, event) -> None:
         # A read-only text view scrolls on Space; here Space plays and pauses, as in players.
         if event.key() == Qt.Key.Key_Space and not event.modifiers():
             self.play_pause.emit()
@@ -113,7 +113,7 @@ class TranscriptView(QTextEdit):
             return
         super().keyPressEvent(event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
         if self.textCursor().hasSelection():
             return  # the user is selecting text to copy, not seeking

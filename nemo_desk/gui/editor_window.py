@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
 from nemo_desk.core.document import TranscriptDocument
 from nemo_desk.core.errors import NemoDeskError
 from nemo_desk.document.store import Autosave, save_document
-from nemo_desk.export import CueRules, build_cues
+from nemo_desk.export import CueRules, OutputLedger, build_cues
 from nemo_desk.gui import dialogs, editor_dialogs
 from nemo_desk.gui.editor_find import FindBar
 from nemo_desk.gui.editor_model import EditorModel
 from nemo_desk.gui.editor_player import SKIP_S, Player, PlayerBar, clock
 from nemo_desk.gui.editor_view import TranscriptView
+from nemo_desk.locks.fileops import FileOps
 
 AUTOSAVE_DELAY_MS = 2000  # at most this much typing is lost in a crash
 _NEW_SPEAKER = "__new__"
@@ -37,8 +38,8 @@ _NEW_SPEAKER = "__new__"
 @dataclass
 class EditorContext:
     """What the editor needs from the app (built from the services and settings)."""
-    fileops: object
-    ledger: object
+    fileops: FileOps
+    ledger: OutputLedger
     autosave: Autosave
     rules: CueRules = CueRules()
     formats: tuple[str, ...] = ("srt",)
@@ -125,8 +126,8 @@ class EditorWindow(QMainWindow):
         row.addStretch(1)
         column.addLayout(row)
         row = QHBoxLayout()
-        for w in (self.text_edit, self.apply_button, self.split_button, self.merge_button):
-            row.addWidget(w, 1 if w is self.text_edit else 0)
+        for widget in (self.text_edit, self.apply_button, self.split_button, self.merge_button):
+            row.addWidget(widget, 1 if widget is self.text_edit else 0)
         column.addLayout(row)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
@@ -248,7 +249,9 @@ class EditorWindow(QMainWindow):
         if sid is None:
             return False
         name = editor_dialogs.ask_speaker_name(self, self.model.document.speaker_name(self.current))
-        return bool(name) and self.model.rename_speaker(sid, name)
+        if not name:
+            return False
+        return self.model.rename_speaker(sid, name)
 
     # -- find ------------------------------------------------------------------------------------
     def show_find(self) -> None:
@@ -341,7 +344,7 @@ class EditorWindow(QMainWindow):
         self.statusBar().showMessage("Exported " + ", ".join(w.path.name for w in written))
         return written
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.modified:
             answer = editor_dialogs.ask_save_changes(self, self.model.path.name)
             if answer == editor_dialogs.CANCEL or (answer == editor_dialogs.SAVE and not self.save()):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -108,7 +109,7 @@ class SettingsDialog(QDialog):
         self.min_gap_frames = _int(settings.custom_min_gap_frames, *_span(limits.MIN_GAP_FRAMES))
         self.min_gap_frames.setSuffix(" frames")
         self.min_gap_frames.setToolTip("At the video's frame rate (25 for audio files).")
-        self._custom = (self.max_chars, self.max_lines, self.max_cps, self.min_duration, self.max_duration,
+        self._custom: tuple[Any, ...] = (self.max_chars, self.max_lines, self.max_cps, self.min_duration, self.max_duration,
                         self.min_gap_frames)
         form.addRow("Characters per line:", self.max_chars)
         form.addRow("Lines per subtitle:", self.max_lines)
@@ -120,7 +121,7 @@ class SettingsDialog(QDialog):
         self.txt_timestamps.setChecked(settings.txt_timestamps)
         form.addRow(self.txt_timestamps)
         b = settings
-        self._saved = (b.max_chars_per_line, b.max_lines, b.custom_max_cps, b.custom_min_duration,
+        self._saved: tuple[float, ...] = (b.max_chars_per_line, b.max_lines, b.custom_max_cps, b.custom_min_duration,
                        b.max_cue_duration, b.custom_min_gap_frames)
         self._shown: str | None = None
         self.profile.currentIndexChanged.connect(self._show_profile)
