@@ -23,7 +23,7 @@ from nemo_desk.core.longpaths import long_path
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
-from nemo_desk.engine.options import TranscribeOptions
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
 from nemo_desk.export import FORMATS
 from nemo_desk.media import find_media_files
 
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
     t.add_argument("--batch-size", type=int, help="chunks per batch (default: the model's)")
     t.add_argument("--chunk-seconds", type=float, help="longest piece of audio per model call (default: the model's)")
+    t.add_argument("--overlap-seconds", type=float,
+                   help=f"audio shared by neighbouring pieces, merged word by word so no word is lost or doubled "
+                        f"at a cut (default {DEFAULT_OVERLAP_S:g}; 0: plain cuts)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
     t.add_argument("--retry-seconds", type=float, help="how long to wait out a locked file (default 10)")
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
@@ -155,10 +158,12 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
         raise SystemExit(f"nemo-desk: unknown format {', '.join(bad) or '(none)'}; choose from {','.join(FORMATS)}")
     if args.batch_size is not None and args.batch_size < 1:
         raise SystemExit("nemo-desk: --batch-size must be at least 1")
+    if args.overlap_seconds is not None and not 0 <= args.overlap_seconds <= 60:
+        raise SystemExit("nemo-desk: --overlap-seconds must be between 0 and 60")
     ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device)
     options = TranscribeOptions(language=args.language, target_language=args.target_language,
                                 punctuation=not args.no_punctuation, batch_size=args.batch_size,
-                                chunk_seconds=args.chunk_seconds)
+                                chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds)
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 

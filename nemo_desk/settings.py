@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.export import FORMATS, CueRules
 from nemo_desk.locks.fileops import FileOps
 
@@ -38,6 +39,7 @@ class Settings:
     retry_seconds: float = 10.0  # how long a locked file is waited out
     batch_size: int = 0  # chunks per model call; 0 = the model's default
     chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default
+    overlap_seconds: float = DEFAULT_OVERLAP_S  # audio neighbouring pieces share; 0 = plain cuts
     max_chars_per_line: int = 42
     max_lines: int = 2
     max_cue_duration: float = 7.0
@@ -119,6 +121,7 @@ class Settings:
             ("retry_seconds", 0 < self.retry_seconds <= 600),
             ("batch_size", 0 <= self.batch_size <= 256),
             ("chunk_seconds", self.chunk_seconds == 0 or 1 <= self.chunk_seconds <= 600),
+            ("overlap_seconds", 0 <= self.overlap_seconds <= 60),
             ("max_chars_per_line", 1 <= self.max_chars_per_line <= 200),
             ("max_lines", 1 <= self.max_lines <= 10),
             ("max_cue_duration", 0.5 <= self.max_cue_duration <= 60),

@@ -66,6 +66,10 @@ class SettingsDialog(QDialog):
         form.addRow("Wait for a locked file:", self.retry_seconds)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Chunk length:", self.chunk_seconds)
+        self.overlap_seconds = _double(settings.overlap_seconds, 0, 60, " s", special="none")
+        self.overlap_seconds.setToolTip("Audio neighbouring chunks share, merged word by word, so no word is "
+                                        "lost or doubled where a chunk ends.")
+        form.addRow("Overlap at cuts:", self.overlap_seconds)
         layout.addWidget(work)
 
         subs = QGroupBox("Subtitle lines")
@@ -90,6 +94,7 @@ class SettingsDialog(QDialog):
             models_dir=self.models_dir.value(), temp_dir=self.temp_dir.value(),
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
             batch_size=self.batch_size.value(), chunk_seconds=self.chunk_seconds.value(),
+            overlap_seconds=self.overlap_seconds.value(),
             max_chars_per_line=self.max_chars.value(), max_lines=self.max_lines.value(),
             max_cue_duration=self.max_duration.value(),
         )
