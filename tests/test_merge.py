@@ -143,3 +143,17 @@ def test_plan_windows_overlap_cover_and_limit():
     plain = plan_windows(audio, SR, 30, 0.0)
     assert all((w.start, w.end) == (w.core_start, w.core_end) for w in plain)
     assert plan_windows(audio[: SR * 29], SR, 30, 3.0) == [Window(0, 0, SR * 29, 0, SR * 29)]
+
+
+def test_cli_overlap_option_reaches_the_job_and_is_checked():
+    from pathlib import Path
+
+    from nemo_desk import cli
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["transcribe", "a.wav", "--overlap-seconds", "0"])
+    assert cli._jobs_from_args(args, [Path("a.wav")])[0].options.overlap_seconds == 0.0
+    default = parser.parse_args(["transcribe", "a.wav"])
+    assert cli._jobs_from_args(default, [Path("a.wav")])[0].options.overlap_seconds is None
+    with pytest.raises(SystemExit, match="--overlap-seconds"):
+        cli._jobs_from_args(parser.parse_args(["transcribe", "a.wav", "--overlap-seconds", "-2"]), [Path("a.wav")])
