@@ -157,3 +157,14 @@ def test_cli_overlap_option_reaches_the_job_and_is_checked():
     assert cli._jobs_from_args(default, [Path("a.wav")])[0].options.overlap_seconds is None
     with pytest.raises(SystemExit, match="--overlap-seconds"):
         cli._jobs_from_args(parser.parse_args(["transcribe", "a.wav", "--overlap-seconds", "-2"]), [Path("a.wav")])
+
+
+def test_a_long_word_reaching_past_the_splice_does_not_pile_words_on_one_instant():
+    windows = _windows(20.0, [10.0], half=1.5)
+    left = [Segment("one two", 8.0, 11.4, (Word("one", 8.0, 8.3), Word("two", 8.9, 10.9)))]
+    right = [Segment("go stop okay", 9.0, 11.0, (Word("go", 10.0, 10.1), Word("stop", 10.2, 10.3),
+                                                  Word("okay", 10.5, 10.8)))]
+    words = [w for s in merge_windows(windows, {0: left, 1: right}, SR, 30.0) for w in s.words]
+    assert [w.text for w in words] == ["one", "two", "go", "stop", "okay"]
+    assert all(a.start < b.start and a.end <= b.start for a, b in zip(words, words[1:]))
+    assert [w.start for w in words[2:]] == [10.0, 10.2, 10.5]  # the short words keep their times

@@ -158,15 +158,20 @@ def _text_tolerance(windows: Sequence[Window], sample_rate: int) -> float:
 
 
 def _monotonic(items: list[Item]) -> list[Item]:
+    """Each word starts after the one before it (by at least a millisecond, the precision
+    of the outputs) and ends by the time the next one starts. At a splice a long word of
+    one reading can reach past a short word of the other; clamping each start to the
+    previous *end* would then pile the following words onto one instant."""
+    words = [it.word for it in items]
+    starts: list[float] = []
+    for k, w in enumerate(words):
+        starts.append(w.start if k == 0 else max(w.start, round(starts[-1] + 0.001, 3)))
     out: list[Item] = []
-    floor = 0.0
-    for it in items:
-        start = max(it.word.start, floor)
-        end = max(it.word.end, start)
-        if (start, end) != (it.word.start, it.word.end):
-            it = replace(it, word=Word(it.word.text, start, end))
+    for k, it in enumerate(items):
+        end = max(starts[k], min(words[k].end, starts[k + 1]) if k + 1 < len(items) else words[k].end)
+        if (starts[k], end) != (it.word.start, it.word.end):
+            it = replace(it, word=Word(it.word.text, starts[k], end))
         out.append(it)
-        floor = end
     return out
 
 
