@@ -141,6 +141,8 @@ def merge_windows(windows: Sequence[Window], readings: dict[int, list[Segment]],
         items = items_of(readings.get(w.index, []), w.index, (start, end))
         if previous is None:
             merged = items
+        elif w.start >= previous.end:  # a cut in a pause: the readings simply follow each other
+            merged = merged + items
         else:
             merged = splice(merged, items, (start, previous.end / sample_rate), w.core_start / sample_rate, tol)
         previous = w
