@@ -139,7 +139,7 @@ class AppHarness:
             else:
                 setattr(home, name, self._timed(label, getattr(home, name)))
         pipeline.write_outputs = self._timed("export", pipeline.write_outputs)
-        transcriber.plan_chunks = self._timed("plan_chunks", transcriber.plan_chunks)
+        transcriber.plan_windows = self._timed("plan_chunks", transcriber.plan_windows)
         # The instance attribute shadows the method: only this model is timed.
         loaded.model.transcribe = self._timed("model", loaded.model.transcribe)
         self._patched = True

@@ -27,7 +27,7 @@ from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult
-from nemo_desk.engine.options import TranscribeOptions
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
 from nemo_desk.export_cli import add_parsers as add_document_parsers
@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--chunk-seconds", type=float,
                    help=f"longest piece of audio per model call, {limits.CHUNK_SECONDS.describe()} "
                         f"(default: the settings', else the model's)")
+    t.add_argument("--overlap-seconds", type=float,
+                   help=f"audio shared by neighbouring pieces, merged word by word so no word is lost or doubled "
+                        f"at a cut, {limits.OVERLAP_SECONDS.describe()} (default: the settings', else "
+                        f"{DEFAULT_OVERLAP_S:g}; 0: plain cuts)")
     t.add_argument("--audio-track", type=int,
                    help="which audio track of a file with several to use, counting from 1 (default 1)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
@@ -197,11 +201,12 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings) -> li
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())  # checked by check_transcribe
     ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device,
                    cuda_graphs=settings.cuda_graphs and not args.no_cuda_graphs)
+    overlap = args.overlap_seconds if args.overlap_seconds is not None else settings.overlap_seconds
     options = TranscribeOptions(language=args.language, target_language=args.target_language,
                                 punctuation=not args.no_punctuation,
                                 batch_size=args.batch_size or settings.batch_size or None,
                                 chunk_seconds=args.chunk_seconds or settings.chunk_seconds or None,
-                                audio_track=args.audio_track)
+                                overlap_seconds=overlap, audio_track=args.audio_track)
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 

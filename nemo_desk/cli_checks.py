@@ -37,7 +37,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 def check_transcribe(args: argparse.Namespace) -> list[str]:
     """Raise UsageError for the first mistake in `transcribe`'s options; return notes to show."""
-    for limit in (limits.BATCH_SIZE, limits.CHUNK_SECONDS, limits.RETRY_SECONDS, limits.AUDIO_TRACK):
+    for limit in (limits.BATCH_SIZE, limits.CHUNK_SECONDS, limits.RETRY_SECONDS, limits.AUDIO_TRACK,
+                  limits.OVERLAP_SECONDS):
         value = getattr(args, limit.name, None)
         if value is not None and (problem := limit.problem(value)):
             raise UsageError(problem)

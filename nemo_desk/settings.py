@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from nemo_desk.core.limits import LIMITS
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.export import FORMATS, CueRules
 from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, profile_rules
 from nemo_desk.locks.fileops import FileOps
@@ -40,6 +41,7 @@ class Settings:
     retry_seconds: float = 10.0  # how long a locked file is waited out
     batch_size: int = 0  # chunks per model call; 0 = the model's default
     chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default
+    overlap_seconds: float = DEFAULT_OVERLAP_S  # audio neighbouring pieces share; 0 = plain cuts
     # Subtitle rules: a named profile (export/profiles.py); the "custom" one uses the
     # values below, which the settings dialog edits.
     subtitle_profile: str = "broadcast"

@@ -121,7 +121,7 @@ def test_word_times_of_batched_chunks_are_in_file_time(loaded):
     silence = np.zeros(int(0.6 * SR), np.float32)
     audio = np.concatenate([_noise(4.0, seed=2), silence, _noise(3.0, seed=3)])
     tr = transcribe_array(loaded, audio, TranscribeOptions(language="en", chunk_seconds=5.0, batch_size=2))
-    assert tr.meta["chunks"] == 2 and tr.has_word_times
+    assert tr.meta["chunks"] >= 2 and tr.has_word_times  # overlapping windows, merged
     starts = [w.start for w in tr.words]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     assert any(s < 4.0 for s in starts) and any(s >= 4.0 for s in starts), "both chunks carry words"

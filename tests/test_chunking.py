@@ -79,3 +79,17 @@ def test_energy_is_lower_in_silence():
     audio = np.concatenate([np.ones(SR, np.float32) * 0.5, np.zeros(SR, np.float32)])
     e = frame_energy_db(audio, SR)
     assert e[:20].mean() > e[-20:].mean() + 40
+
+
+def test_mostly_silent_file_cuts_count_as_quiet():
+    """In a file that is mostly silence the loud parts (95th percentile) are silence too:
+    cuts in silence must still count as quiet (no false 'No pause found' warning)."""
+    rng = np.random.default_rng(6)
+    audio = (rng.standard_normal(SR * 600) * 1e-4).astype(np.float32)  # -80 dB hiss
+    for at in (100, 250, 400):
+        audio[at * SR : (at + 3) * SR] += _speechlike(3, rng)
+    chunks = plan_chunks(audio, SR, 30)
+    assert len(chunks) >= 20
+    assert all(c.quiet_cut for c in chunks[:-1])
+    # Continuous loud sound is still flagged, as before.
+    assert not all(c.quiet_cut for c in plan_chunks(_speechlike(95, rng), SR, 30)[:-1])

@@ -96,9 +96,10 @@ def test_chunked_times_match_unchunked_away_from_cuts(steered):
 
 
 def _chunk_cuts(loaded, audio, chunk_s):
-    from nemo_desk.engine.chunking import plan_chunks
+    from nemo_desk.engine.chunking import plan_windows
+    from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 
-    return [c.end / SR for c in plan_chunks(audio, SR, chunk_s)[:-1]]
+    return [w.core_end / SR for w in plan_windows(audio, SR, chunk_s, DEFAULT_OVERLAP_S)[:-1]]
 
 
 def test_progress_per_batch_reaches_total(steered):
@@ -218,10 +219,11 @@ def test_real_speech_minutes_long_is_cut_only_in_silence(tmp_path):
                              tmp_path / "long.wav", noise_level=0.001)
     signal, sr = sf.read(tmp_path / "long.wav", dtype="float32")
     assert len(signal) / sr > 180
-    from nemo_desk.engine.chunking import plan_chunks
+    from nemo_desk.engine.chunking import plan_windows
+    from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 
-    # The cut plan only (the stitching across these cuts is tested with the model above).
-    cuts = [c.end for c in plan_chunks(signal, SR, 40)[:-1]]
+    # The cut plan only (the merging across these cuts is tested with the model above).
+    cuts = [w.core_end for w in plan_windows(signal, SR, 40, DEFAULT_OVERLAP_S)[:-1]]
     assert len(cuts) >= 4
     half = int(0.075 * SR)
     for cut in cuts:
@@ -241,10 +243,13 @@ def test_silent_chunks_skip_the_model_and_say_so(steered):
     tr = transcribe_array(steered, audio, TranscribeOptions(chunk_seconds=20, batch_size=1),
                           runner=lambda arrays: calls.append(len(arrays)) or inner(arrays))
     assert tr.meta["silent_chunks"] >= 2 and len(calls) == tr.meta["chunks"] - tr.meta["silent_chunks"]
-    from nemo_desk.engine.chunking import plan_chunks
+    from nemo_desk.engine.chunking import plan_windows
+    from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 
-    silent = [c.seconds(SR) for c in plan_chunks(audio, SR, 20) if np.max(np.abs(audio[c.start:c.end])) < 1e-3]
-    assert tr.words and not any(lo <= w.start < hi for w in tr.words for lo, hi in silent)
+    # Windows overlap: a word belongs to the window whose own part (core) holds its middle.
+    silent = [(w.core_start / SR, w.core_end / SR) for w in plan_windows(audio, SR, 20, DEFAULT_OVERLAP_S)
+              if np.max(np.abs(audio[w.start:w.end])) < 1e-3]
+    assert tr.words and not any(lo <= (w.start + w.end) / 2 < hi for w in tr.words for lo, hi in silent)
     assert transcribe_array(steered, quiet).is_empty
 
 

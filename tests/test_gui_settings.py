@@ -25,7 +25,7 @@ def _guards(no_leaks):
 
 def _changed() -> Settings:
     return Settings(models_dir="D:/models", temp_dir="D:/tmp", output_dir="C:/Users/ana/Subtitles",
-                    retry_seconds=25.0, batch_size=2, chunk_seconds=20.0, subtitle_profile="custom",
+                    retry_seconds=25.0, batch_size=2, chunk_seconds=20.0, overlap_seconds=1.5, subtitle_profile="custom",
                     max_chars_per_line=37, max_lines=1, custom_max_cps=20.0, txt_timestamps=True,
                     max_cue_duration=5.5, model_id="nvidia/canary-1b-v2", device="cpu",
                     formats=["vtt", "json"], language="de", target_language="en",
@@ -116,8 +116,11 @@ def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, q
     dialog.max_chars.setValue(32)
     dialog.batch_size.setValue(3)
     dialog.output_dir.edit.setText("/tmp/subs")
+    assert dialog.overlap_seconds.value() == Settings().overlap_seconds > 0
+    dialog.overlap_seconds.setValue(0)  # "none": plain cuts
     edited = dialog.result_settings()
     assert (edited.max_chars_per_line, edited.batch_size, edited.output_dir) == (32, 3, "/tmp/subs")
+    assert edited.overlap_seconds == 0
 
     window = make_window()
     dialogs_rec.answer("edit_settings", lambda parent, s: dataclasses.replace(s, retry_seconds=4.0, max_lines=1,
@@ -127,6 +130,8 @@ def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, q
     assert services.fileops.policy.budget_s == 4.0 and services.pipeline.rules.max_lines == 1
     assert window.options.choice().output_dir is not None
     assert Settings.load(services.paths.settings_file).max_lines == 1  # saved at once
+    window.settings = dataclasses.replace(window.settings, overlap_seconds=0.0)
+    assert window._make_job(Path("talk.wav")).options.overlap_seconds == 0.0  # reaches the engine
 
 
 def test_cuda_graphs_switch_reaches_the_jobs(make_window, services, dialogs_rec, qtbot):

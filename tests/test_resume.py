@@ -66,7 +66,10 @@ def outputs(folder: Path) -> dict[str, str]:
             if p.suffix in (".srt", ".json", ".txt")}
 
 
-OPTS = ["--model-path", None, "--chunk-seconds", "12", "--batch-size", "1", "--format", "srt,json,txt"]
+# Overlapping windows: the journal keeps each window's raw reading and the merge runs after
+# the last one, so a resumed run must merge to the very same output.
+OPTS = ["--model-path", None, "--chunk-seconds", "12", "--overlap-seconds", "3", "--batch-size", "1",
+        "--format", "srt,json,txt"]
 
 
 def opts(model: Path) -> list[str]:

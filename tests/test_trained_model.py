@@ -21,7 +21,8 @@ import pytest
 from nemo_desk import cli
 from nemo_desk.app import build_services
 from nemo_desk.engine.catalog import local_spec
-from nemo_desk.engine.chunking import plan_chunks
+from nemo_desk.engine.chunking import plan_windows
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.engine.jobs import Job
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
@@ -159,7 +160,7 @@ def test_ten_minute_file_chunked_wer_and_nothing_lost_or_doubled_at_cuts(long_ca
     # The cuts the pipeline made: the same plan from the same decoded audio.
     samples = decode(long_case.wav, Ffmpeg.locate(os.environ))
     chunk_s = local_spec(str(MODEL), "tdt").max_chunk_s
-    cuts = [c.end / SAMPLE_RATE for c in plan_chunks(samples, SAMPLE_RATE, chunk_s)[:-1]]
+    cuts = [w.core_end / SAMPLE_RATE for w in plan_windows(samples, SAMPLE_RATE, chunk_s, DEFAULT_OVERLAP_S)[:-1]]
     assert len(cuts) >= 9
     for c in cuts:  # every cut falls between words (in a pause), never inside one
         assert not [w for w in rec.words if w.start < c < w.end], f"cut at {c:.2f} s splits a word"

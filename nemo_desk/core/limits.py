@@ -50,6 +50,8 @@ BATCH_SIZE = Limit("batch_size", "--batch-size", 1, 256, integer=True, zero_is_d
 # what any model here handles well (attention memory grows with the square of the length).
 CHUNK_SECONDS = Limit("chunk_seconds", "--chunk-seconds", 1, 600, unit="seconds", zero_is_default=True)
 AUDIO_TRACK = Limit("audio_track", "--audio-track", 1, 99, integer=True)
+# 0: plain cuts; a minute already doubles the model's work on 60 s pieces.
+OVERLAP_SECONDS = Limit("overlap_seconds", "--overlap-seconds", 0, 60, unit="seconds")
 # The subtitle rules (export/profiles.py maps them onto CueRules); the names are the
 # settings' fields, the flags the CLI's.
 MAX_CHARS_PER_LINE = Limit("max_chars_per_line", "--max-chars", 5, 200, integer=True)
@@ -61,6 +63,6 @@ MIN_GAP_FRAMES = Limit("custom_min_gap_frames", "--min-gap-frames", 0, 60, integ
 FPS = Limit("fps", "--fps", 1, 300, unit="frames a second")
 
 LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
-    RETRY_SECONDS, BATCH_SIZE, CHUNK_SECONDS, AUDIO_TRACK, MAX_CHARS_PER_LINE, MAX_LINES, MAX_CPS,
+    RETRY_SECONDS, BATCH_SIZE, CHUNK_SECONDS, AUDIO_TRACK, OVERLAP_SECONDS, MAX_CHARS_PER_LINE, MAX_LINES, MAX_CPS,
     MIN_CUE_DURATION, MAX_CUE_DURATION, MIN_GAP_FRAMES, FPS,
 )}

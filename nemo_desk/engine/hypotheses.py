@@ -69,11 +69,11 @@ def segments_from_chunk(
         group = words[i : i + n]
         i += len(group)
         if group:
-            segments.append(_segment_of(group))
+            segments.append(segment_of(group))
     if i < len(words):  # words NeMo left out of its segments: keep them, never drop speech
-        segments.append(_segment_of(words[i:]))
+        segments.append(segment_of(words[i:]))
     return segments
 
 
-def _segment_of(words: list[Word]) -> Segment:
+def segment_of(words: list[Word]) -> Segment:
     return Segment(" ".join(w.text for w in words), words[0].start, words[-1].end, tuple(words))

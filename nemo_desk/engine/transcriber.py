@@ -16,10 +16,11 @@ import numpy as np
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Segment, Transcript
-from nemo_desk.engine.chunking import Chunk, batches, plan_chunks
+from nemo_desk.engine.chunking import Window, plan_windows
 from nemo_desk.engine.hypotheses import segments_from_chunk
 from nemo_desk.engine.loader import LoadedModel
-from nemo_desk.engine.options import TranscribeOptions
+from nemo_desk.engine.merge import merge_windows
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
 from nemo_desk.engine.runner import BatchRunner
 
 __all__ = ["BatchRunner", "ChunkCache", "TranscribeOptions", "transcribe_array"]
@@ -41,9 +42,11 @@ class ChunkCache(Protocol):
     def save(self, plan_key: str, index: int, segments: list[Segment]) -> None: ...
 
 
-def plan_key(chunks: list[Chunk]) -> str:
-    """Identifies a chunk plan: saved chunks are reused only for the very same cuts."""
-    return hashlib.sha1(json.dumps([(c.start, c.end) for c in chunks]).encode()).hexdigest()[:16]
+def plan_key(windows: list[Window], overlap_s: float = 0.0) -> str:
+    """Identifies a window plan: saved readings are reused only for the very same windows
+    and merge settings, so a changed overlap never mixes old windows with new ones."""
+    plan = [[w.start, w.end, w.core_start, w.core_end] for w in windows]
+    return hashlib.sha1(json.dumps([plan, round(overlap_s, 3)]).encode()).hexdigest()[:16]
 
 
 def transcribe_array(
@@ -56,41 +59,79 @@ def transcribe_array(
     runner: Callable[[list[np.ndarray]], list[Any]] | None = None,
     cache: ChunkCache | None = None,
 ) -> Transcript:
-    spec = loaded.spec
-    spec.validate_languages(options.language, options.target_language)
+    loaded.spec.validate_languages(options.language, options.target_language)
     audio = np.ascontiguousarray(audio, dtype=np.float32)
-    duration = len(audio) / SAMPLE_RATE
-    chunk_s = options.chunk_seconds or spec.max_chunk_s
-    chunks = plan_chunks(audio, SAMPLE_RATE, chunk_s)
-    loud_cuts = [c for c in chunks[:-1] if not c.quiet_cut]
-    if loud_cuts:
-        at = ", ".join(f"{c.end / SAMPLE_RATE:.0f} s" for c in loud_cuts[:5])
+    chunk_s = options.chunk_seconds or loaded.spec.max_chunk_s
+    overlap_s = DEFAULT_OVERLAP_S if options.overlap_seconds is None else max(0.0, options.overlap_seconds)
+    windows = plan_windows(audio, SAMPLE_RATE, chunk_s, overlap_s)
+    loud_cuts = [w for w in windows[:-1] if not w.quiet_cut]
+    if loud_cuts and overlap_s <= 0:  # with overlap a cut in speech is merged, not lost
+        at = ", ".join(f"{w.core_end / SAMPLE_RATE:.0f} s" for w in loud_cuts[:5])
         observer(LogEvent("warning", f"No pause found near {at}; a word there may be cut."))
+    return transcribe_windows(loaded, audio, windows, options, cancel, observer, source, runner, cache,
+                              plan_key(windows, overlap_s), chunk_s)
+
+
+def transcribe_windows(
+    loaded: LoadedModel,
+    audio: np.ndarray,
+    windows: list[Window],
+    options: TranscribeOptions = TranscribeOptions(),
+    cancel: CancelToken | None = None,
+    observer: ObserverFn = null_observer,
+    source: str = "",
+    runner: Callable[[list[np.ndarray]], list[Any]] | None = None,
+    cache: ChunkCache | None = None,
+    key: str = "",
+    max_segment_s: float = 30.0,
+) -> Transcript:
+    """Every window's raw reading (reused from `cache` where saved), merged at the end:
+    a resumed run merges the same readings as an uninterrupted one."""
+    spec = loaded.spec
+    duration = len(audio) / SAMPLE_RATE
     run = runner or BatchRunner(loaded, options, observer)
-    key = plan_key(chunks)
     results: dict[int, list[Segment]] = dict(cache.load(key)) if cache is not None else {}
     reused = len(results)
     if reused:
-        observer(LogEvent("info", f"Resuming: {reused} of {len(chunks)} chunks were already transcribed"))
-    done = sum(chunks[i].length for i in results) / SAMPLE_RATE
+        observer(LogEvent("info", f"Resuming: {reused} of {len(windows)} chunks were already transcribed"))
+    # Progress counts each window's own part (cores tile the file): every second once.
+    done = sum(w.core_length for w in windows if w.index in results) / SAMPLE_RATE
     observer(Progress("transcribing", done, duration))
     started = time.monotonic()
-    for c in chunks:
-        if c.index not in results and _is_silent(audio[c.start : c.end]):
-            results[c.index] = []
-            done += c.length / SAMPLE_RATE
-    pending = [c for c in chunks if c.index not in results]
-    for group in batches(pending, options.batch_size or loaded.default_batch or spec.default_batch_size):
+    silent = {w.index for w in windows if _is_silent(audio[w.start : w.end])}
+    size = options.batch_size or loaded.default_batch or spec.default_batch_size
+    group: list[Window] = []
+
+    def run_group() -> None:
+        nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
-        hyps = run([_padded(audio[c.start : c.end]) for c in group])
-        for chunk, hyp in zip(group, hyps):
-            results[chunk.index] = _chunk_segments(chunk, hyp)
+        hyps = run([_padded(audio[w.start : w.end]) for w in group])
+        for window, hyp in zip(group, hyps):
+            results[window.index] = _chunk_segments(window, hyp)
             if cache is not None:  # committed at once: a crash after this loses nothing
-                cache.save(key, chunk.index, results[chunk.index])
-            done += chunk.length / SAMPLE_RATE
+                cache.save(key, window.index, results[window.index])
+            done += window.core_length / SAMPLE_RATE
+        group.clear()
         observer(Progress("transcribing", done, duration))
-    segments = [seg for c in chunks for seg in results[c.index]]
+
+    for w in windows:
+        if w.index in results:
+            continue
+        if w.index in silent:
+            # Counted in order, among the windows around it: progress and the ETA move on
+            # evenly through a long silent file instead of jumping at the start.
+            results[w.index] = []
+            done += w.core_length / SAMPLE_RATE
+            observer(Progress("transcribing", done, duration))
+            continue
+        group.append(w)
+        if len(group) >= size:
+            run_group()
+    if group:
+        run_group()
+    observer(Progress("transcribing", duration, duration))
+    segments = merge_windows(windows, results, SAMPLE_RATE, max_segment_s)
     return Transcript(
         segments=segments,
         duration=duration,
@@ -99,9 +140,8 @@ def transcribe_array(
         source=source,
         target_language=options.target_language if options.target_language != options.language else None,
         has_word_times=any(s.words for s in segments) or (spec.timestamps and not segments),
-        meta={"chunks": len(chunks), "reused_chunks": reused, "device": loaded.device,
-              "silent_chunks": sum(1 for c in chunks if _is_silent(audio[c.start : c.end])),
-              "seconds": round(time.monotonic() - started, 3)},
+        meta={"chunks": len(windows), "reused_chunks": reused, "device": loaded.device,
+              "silent_chunks": len(silent), "seconds": round(time.monotonic() - started, 3)},
     )
 
 
@@ -116,8 +156,8 @@ def _padded(piece: np.ndarray) -> np.ndarray:
     return np.concatenate([piece, np.zeros(need - len(piece), dtype=np.float32)])
 
 
-def _chunk_segments(chunk: Chunk, hyp: Any) -> list[Segment]:
-    start, end = chunk.seconds(SAMPLE_RATE)
+def _chunk_segments(window: Window, hyp: Any) -> list[Segment]:
+    start, end = window.seconds(SAMPLE_RATE)
     text = hyp if isinstance(hyp, str) else getattr(hyp, "text", "")
     timestamp = getattr(hyp, "timestamp", None)
     return segments_from_chunk(text, timestamp if isinstance(timestamp, dict) else None, start, end)

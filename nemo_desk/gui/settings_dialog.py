@@ -77,6 +77,10 @@ class SettingsDialog(QDialog):
         form.addRow("Wait for a locked file:", self.retry_seconds)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Chunk length:", self.chunk_seconds)
+        self.overlap_seconds = _double(settings.overlap_seconds, *_span(limits.OVERLAP_SECONDS), " s", special="none")
+        self.overlap_seconds.setToolTip("Audio neighbouring chunks share, merged word by word, so no word is "
+                                        "lost or doubled where a chunk ends.")
+        form.addRow("Overlap at cuts:", self.overlap_seconds)
         self.cuda_graphs = QCheckBox("Use CUDA graphs on the GPU (faster decoding)")
         self.cuda_graphs.setChecked(settings.cuda_graphs)
         self.cuda_graphs.setToolTip("Turn off only if transcription on the GPU fails or stalls; the app "
@@ -158,6 +162,7 @@ class SettingsDialog(QDialog):
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
             batch_size=self.batch_size.value(),
             chunk_seconds=_at_least_low(self.chunk_seconds.value(), limits.CHUNK_SECONDS),
+            overlap_seconds=self.overlap_seconds.value(),
             subtitle_profile=self.profile.currentData(), txt_timestamps=self.txt_timestamps.isChecked(),
             cuda_graphs=self.cuda_graphs.isChecked(), **self._custom_values(),
         )

@@ -215,6 +215,25 @@ def long_recording(seed: int, seconds: float, voices: list[str], n_speakers: int
     return join(utts, pauses, lead_s=0.3)
 
 
+def continuous_recording(seed: int, seconds: float, voices: list[str], n_speakers: int = 4,
+                         gap_s: tuple[float, float] = (0.03, 0.09)) -> Utterance:
+    """Continuous speech of about `seconds`: turns of several speakers with no pause longer
+    than `gap_s` anywhere, between words or between turns (fast talkers, a panel that
+    talks over each other's ends): no quiet point for a cut to hide in."""
+    rng = np.random.default_rng(seed)
+    speakers = random_speakers(rng, n_speakers, voices)
+    banks = clip_banks(speakers)
+    utts: list[Utterance] = []
+    total = 0.0
+    while total < seconds:
+        k = int(rng.integers(n_speakers))
+        u = compose(random_words(rng, int(rng.integers(5, 16))), banks[k], rng, gap_s=gap_s, long_gap_share=0.0,
+                    lead_s=(0.0, 0.001), tail_s=(0.0, 0.001), speaker=speakers[k].describe())
+        utts.append(u)
+        total += u.duration + sum(gap_s) / 2
+    return join(utts, [float(rng.uniform(*gap_s)) for _ in utts[1:]], lead_s=0.2)
+
+
 def write_wav(path, audio: np.ndarray) -> None:
     """16-bit PCM WAV, 16 kHz mono (stdlib only)."""
     pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
