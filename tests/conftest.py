@@ -72,3 +72,23 @@ def services(app_home):
     s = build_services(retry_seconds=2.0)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_diarizers_dir() -> Path:
+    """Folder holding tiny-sortformer.nemo (streaming, 4 speakers) and tiny-titanet.nemo
+    (speaker embeddings), random weights (tests/support/tiny_diarizers.py)."""
+    from tests.support.model_cache import cached_build
+
+    return cached_build("tiny-diarizers", "tiny_diarizers.py",
+                        ["tiny-sortformer.nemo", "tiny-titanet.nemo"], ["tiny_diarizers.py"])
+
+
+@pytest.fixture(scope="session")
+def tiny_sortformer(tiny_diarizers_dir) -> Path:
+    return tiny_diarizers_dir / "tiny-sortformer.nemo"
+
+
+@pytest.fixture(scope="session")
+def tiny_titanet(tiny_diarizers_dir) -> Path:
+    return tiny_diarizers_dir / "tiny-titanet.nemo"

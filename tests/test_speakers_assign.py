@@ -174,3 +174,22 @@ def test_diarization_round_trips_through_json():
 def test_probabilities_must_be_a_matrix():
     with pytest.raises(ValueError):
         Diarization(np.zeros(5), FS)
+
+
+@settings(max_examples=50, deadline=None)
+@given(turns=turns_strategy, seed=st.integers(0, 10_000), count=st.integers(1, 4))
+def test_a_count_keeps_the_most_active_speakers(turns, seed, count):
+    from nemo_desk.engine.speakers import limit_speakers
+
+    diar, transcript, truth = conversation(turns, 4, seed)
+    limited = limit_speakers(diar, count)
+    out = assign_speakers(transcript, limited)
+    assert len(out.speakers) <= count
+    mass = diar.probs.sum(axis=0)
+    kept = set(np.argsort(-mass, kind="stable")[:count].tolist())
+    # Words of a kept speaker still go to that speaker.
+    names = {}
+    for w, col in zip(out.words, truth):
+        if col in kept:
+            assert names.setdefault(col, w.speaker) == w.speaker
+    assert len(set(names.values())) == len(names)

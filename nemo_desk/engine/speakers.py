@@ -175,3 +175,16 @@ def split_at_changes(seg: Segment, words: list[Word]) -> list[Segment]:
         end = seg.end if j == len(runs) - 1 else run[-1].end
         pieces.append(Segment(" ".join(w.text for w in run), start, end, tuple(run), run[0].speaker))
     return pieces
+
+
+def limit_speakers(diar: Diarization, count: int | None) -> Diarization:
+    """At most `count` speakers: the `count` columns with the most activity are kept and the
+    others' activity is dropped (their words go to whoever else is most probable there).
+    The user's count is an upper bound here, never a number to invent speakers for."""
+    if count is None or count >= diar.num_speakers:
+        return diar
+    mass = diar.probs.sum(axis=0)
+    keep = np.argsort(-mass, kind="stable")[: max(count, 1)]
+    probs = np.zeros_like(diar.probs)
+    probs[:, keep] = diar.probs[:, keep]
+    return Diarization(probs, diar.frame_s)
