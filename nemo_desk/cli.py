@@ -20,7 +20,7 @@ from typing import Callable, Sequence, TextIO
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import Event, LogEvent, Progress, RetryEvent
 from nemo_desk.core.longpaths import long_path
-from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
+from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult, job_from_json, job_to_json
 from nemo_desk.engine.options import TranscribeOptions
@@ -52,12 +52,30 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
     t.add_argument("--batch-size", type=int, help="chunks per batch (default: the model's)")
     t.add_argument("--chunk-seconds", type=float, help="longest piece of audio per model call (default: the model's)")
+    t.add_argument("--speakers", default="off", type=_speakers_arg, metavar="auto|off|N",
+                   help="label who speaks (N: the expected number of speakers; default off)")
+    t.add_argument("--diarizer", default="", metavar="ID",
+                   help="diarizer: " + ", ".join(s.id for s in DIARIZERS) + " (default: Sortformer, TitaNet above 4)")
+    t.add_argument("--diarizer-path", default="", metavar="PATH.nemo",
+                   help="a local Sortformer or TitaNet .nemo (trusted files only)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
     t.add_argument("--retry-seconds", type=float, help="how long to wait out a locked file (default 10)")
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
     m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
     return parser
+
+
+def _speakers_arg(value: str) -> str:
+    from nemo_desk.engine.speaker_job import parse_speakers
+
+    if value.strip().lower() == "off":
+        return "off"
+    try:
+        parse_speakers(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value.strip().lower()
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -161,7 +179,8 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path]) -> list[Job]:
                    cuda_graphs=not args.no_cuda_graphs)
     options = TranscribeOptions(language=args.language, target_language=args.target_language,
                                 punctuation=not args.no_punctuation, batch_size=args.batch_size,
-                                chunk_seconds=args.chunk_seconds)
+                                chunk_seconds=args.chunk_seconds, speakers=args.speakers,
+                                diarizer=args.diarizer, diarizer_path=str(args.diarizer_path or ""))
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 
@@ -197,14 +216,29 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, out: Te
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:
-        jobs = _resumed_jobs(services.journal, reporter) if args.resume else _new_batch(services.journal, args, files)
+        jobs = _resumed_jobs(services.journal, reporter) if args.resume else _jobs_from_args(args, files)
+        # Before anything is queued: speakers without a diarizer cost the user one line, not a batch.
+        if jobs and (missing := _missing_diarizer(jobs[0], services.store)):
+            err.write(f"nemo-desk: {missing}\n")
+            return EXIT_FAILED
+        if not args.resume:
+            _new_batch(services.journal, jobs)
         return _run_jobs(services, jobs, reporter)
     finally:
         services.close()
 
 
-def _new_batch(journal, args: argparse.Namespace, files: list[Path]) -> list[Job]:
-    jobs = _jobs_from_args(args, files)
+def _missing_diarizer(job: Job, store) -> str | None:
+    from nemo_desk.core.errors import ModelError
+    from nemo_desk.engine.speaker_job import missing_diarizer_message
+
+    try:
+        return missing_diarizer_message(job.options, store)
+    except ModelError as exc:  # an unknown --diarizer id
+        return exc.user_message
+
+
+def _new_batch(journal, jobs: list[Job]) -> list[Job]:
     batch = uuid.uuid4().hex[:12]
     for position, job in enumerate(jobs):
         journal.add(job.id, batch, position, str(job.source), job_to_json(job))

@@ -14,6 +14,17 @@ from nemo_desk.core.errors import ModelError
 # Sortformer: end-to-end diarizer, frame probabilities for up to 4 speakers. "titanet":
 # a speaker-embedding model (EncDecSpeakerLabelModel) whose embeddings are clustered.
 DIARIZER_FAMILIES = ("sortformer", "titanet")
+# Diarizers by the class their config names (`target`): NeMo's ASRModel restores
+# recognisers only, so a diarizer's folder is restored with its own class.
+DIARIZER_CLASSES = {
+    "SortformerEncLabelModel": "sortformer",
+    "EncDecSpeakerLabelModel": "titanet",
+}
+
+
+def kind_of_target(target: str) -> str:
+    """"diarizer" or "recogniser", from a model config's `target` class path."""
+    return "diarizer" if target.rsplit(".", 1)[-1] in DIARIZER_CLASSES else "recogniser"
 
 EU25 = (
     "bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "it",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nemo_desk.core.errors import DeviceError, ModelError
-from nemo_desk.engine.catalog import ModelSpec, local_spec
+from nemo_desk.engine.catalog import DIARIZER_CLASSES, ModelSpec, local_spec
 from nemo_desk.engine.device import Precision, free_accelerator_memory, is_out_of_memory
 
 log = logging.getLogger(__name__)
@@ -84,14 +84,6 @@ def import_nemo_asr():
         raise ModelError(f"NeMo is not installed correctly: {exc}") from exc
     quiet_nemo()
     return ASRModel, SaveRestoreConnector
-
-
-# Diarizers by the class their config names (`target`): NeMo's ASRModel restores
-# recognisers only, so a diarizer's folder is restored with its own class.
-DIARIZER_CLASSES = {
-    "SortformerEncLabelModel": "sortformer",
-    "EncDecSpeakerLabelModel": "titanet",
-}
 
 
 def model_class(folder: Path, asr_model: Any) -> Any:

@@ -11,3 +11,8 @@ class TranscribeOptions:
     punctuation: bool = True
     batch_size: int | None = None  # None: the model's default
     chunk_seconds: float | None = None  # None: the model's comfortable length
+    # Who said what: "off", "auto" (count estimated) or a number ("3": Sortformer takes it
+    # as an upper bound, the embedding path as the count). Strings so jobs stay plain JSON.
+    speakers: str = "off"
+    diarizer: str = ""  # a catalog diarizer id; "": Sortformer up to 4 speakers, TitaNet above
+    diarizer_path: str = ""  # a local diarizer .nemo (Sortformer or TitaNet, told apart by its class)

@@ -7,6 +7,7 @@ with the next file. Only programming errors in the caller's observer can escape.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 import json
 import os
 import sqlite3
@@ -14,8 +15,10 @@ import time
 from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
+from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.engine.catalog import get_diarizer_spec
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.models import ModelManager
@@ -66,6 +69,8 @@ class Pipeline:
     def __init__(self, models: ModelManager, ffmpeg: Callable[[], Ffmpeg], fileops: FileOps,
                  ledger: OutputLedger, rules: CueRules = CueRules(), journal: Journal | None = None) -> None:
         self.models = models
+        # Diarizers have their own slot, so the recogniser stays loaded beside them.
+        self.diarizers = ModelManager(models.store, lookup=get_diarizer_spec)
         self.journal = journal
         # A provider, not an instance: a missing ffmpeg fails each job with a clear
         # message instead of stopping the app from starting.
@@ -93,6 +98,7 @@ class Pipeline:
     def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
+        from nemo_desk.engine.speaker_job import identify_speakers
         from nemo_desk.engine.transcriber import transcribe_array
         # Named modules, not the package's lazy attributes: PyInstaller follows these.
         from nemo_desk.media.decoding import decode
@@ -106,12 +112,19 @@ class Pipeline:
             info = probe(job.source, ffmpeg)
             observer(Progress("loading", 0, 0, f"loading model {job.model.label}"))
             loaded = self.models.get(job.model, observer, cancel)
+            if loaded.spec.kind != "recogniser":
+                raise ModelError(f"{job.model.label} is a speaker diarizer, not a speech recogniser: "
+                                 f"give it to --diarizer-path")
             cancel.raise_if_cancelled()
             observer(Progress("decoding", 0, info.duration or 0))
             audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info)
             cache = JournalChunks(self.journal, job) if self.journal is not None else None
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
                                           source=str(job.source), cache=cache)
+            # A sibling id: the journal keeps one chunk plan per job (load() drops other keys).
+            speaker_cache = JournalChunks(self.journal, replace(job, id=f"{job.id}-speakers")) if cache else None
+            transcript = identify_speakers(self.diarizers, job.options, job.model.device, audio, transcript,
+                                           cancel, observer, speaker_cache)
             del audio
             cancel.raise_if_cancelled()  # last point where a cancel leaves no output at all
             observer(Progress("writing", 0, len(job.formats)))
