@@ -86,7 +86,7 @@ def test_import_asks_first_then_delete(qtbot, services, dialogs_rec, tiny_steere
     dialog.import_button.click()
     (_p, title, text, _ok), = dialogs_rec.called("confirm")
     assert FOREIGN_MODEL_NOTE in text and str(tiny_steered) in text
-    assert dialog.task is None and len(dialog.entries) == len(CATALOG)  # declined: nothing imported
+    assert dialog.task is None and len(dialog.entries) == len(CATALOG) + len(DIARIZERS)  # declined: nothing imported
 
     dialogs_rec.answer("confirm", True)
     dialog.import_button.click()
