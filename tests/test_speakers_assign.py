@@ -193,3 +193,21 @@ def test_a_count_keeps_the_most_active_speakers(turns, seed, count):
         if col in kept:
             assert names.setdefault(col, w.speaker) == w.speaker
     assert len(set(names.values())) == len(names)
+
+
+def test_one_progress_for_transcription_and_speakers():
+    from nemo_desk.core.events import LogEvent, Progress
+    from nemo_desk.engine.options import TranscribeOptions
+    from nemo_desk.engine.speaker_job import combined_progress
+
+    seen = []
+    assert combined_progress(seen.append, TranscribeOptions()) == seen.append  # speakers off: as it was
+    relay = combined_progress(seen.append, TranscribeOptions(speakers="auto"), share=0.75)
+    events = [Progress("transcribing", 0, 100), Progress("transcribing", 100, 100), LogEvent("info", "x"),
+              Progress("diarizing", 0, 100), Progress("diarizing", 50, 100), Progress("diarizing", 100, 100),
+              Progress("writing", 0, 2)]
+    for e in events:
+        relay(e)
+    bar = [e.done for e in seen if isinstance(e, Progress) and e.stage == "transcribing"]
+    assert bar == [0, 75, 75, 87.5, 100]
+    assert seen[2] == events[2] and seen[-1] == events[-1]

@@ -35,8 +35,8 @@ def test_speakers_without_a_diarizer_is_one_line_naming_how_to_get_one(speakers,
     code, _, err = run("transcribe", "--speakers", speakers, str(speech_dir / "hello.wav"))
     assert code == cli.EXIT_FAILED
     lines = err.strip().splitlines()
-    assert lines == [f"nemo-desk: --speakers needs a diarizer: run `nemo-desk models download {named}` "
-                     f"{lines[0].split('` ', 1)[1]}"]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"nemo-desk: --speakers needs a diarizer: run `nemo-desk models download {named}` ")
     assert "--diarizer-path" in lines[0]
     # Nothing was queued: the next --resume has nothing to do.
     s = build_services()

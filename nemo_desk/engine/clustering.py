@@ -58,12 +58,12 @@ def cluster_embeddings(embeddings: np.ndarray, count: int | None = None,
 
     if count is not None:
         return fit(min(count, n))
-    best_k, best_score, best_labels = 1, MIN_SILHOUETTE, np.zeros(n, dtype=np.int64)
+    best_score, best_labels = MIN_SILHOUETTE, np.zeros(n, dtype=np.int64)
     for k in range(2, min(max_speakers, n - 1) + 1):
         labels = fit(k)
         score = float(silhouette_score(emb, labels, metric="cosine"))
         if score > best_score:
-            best_k, best_score, best_labels = k, score, labels
+            best_score, best_labels = score, labels
     return best_labels
 
 

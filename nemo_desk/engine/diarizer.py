@@ -47,7 +47,7 @@ def diarize_array(loaded: LoadedModel, audio: np.ndarray, count: int | None = No
     audio = np.ascontiguousarray(audio, dtype=np.float32)
     key = cache_key(loaded, count, len(audio))
     saved = cache.load(key) if cache is not None else {}
-    if 0 in saved and saved[0]:
+    if saved.get(0):
         return Diarization.from_json(saved[0][0].text)
     duration = len(audio) / SAMPLE_RATE
     observer(Progress("diarizing", 0, duration))

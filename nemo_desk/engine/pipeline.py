@@ -98,13 +98,14 @@ class Pipeline:
     def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn) -> JobResult:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
-        from nemo_desk.engine.speaker_job import identify_speakers
+        from nemo_desk.engine.speaker_job import combined_progress, identify_speakers
         from nemo_desk.engine.transcriber import transcribe_array
         # Named modules, not the package's lazy attributes: PyInstaller follows these.
         from nemo_desk.media.decoding import decode
         from nemo_desk.media.probing import probe
 
         started = time.monotonic()
+        observer = combined_progress(observer, job.options)  # speakers: one bar for both passes
         fileops = self.fileops.with_observer(observer)
         try:
             # Probe first: a bad file is reported in a second, before any model loads.

@@ -81,3 +81,26 @@ def identify_speakers(diarizers: Any, options: TranscribeOptions, device: str, a
                          f".nemo to --diarizer-path")
     diar = diarize_array(loaded, audio, count, cancel, observer, cache)
     return assign_speakers(transcript, diar)
+
+
+# The share of a job's bar the transcription fills when speakers are on; diarization fills
+# the rest. An estimate (a full-size Sortformer's step costs less than a recogniser's chunk,
+# see benchmarks/diarize.py); only the ETA's accuracy depends on it.
+TRANSCRIBE_SHARE = 0.75
+
+
+def combined_progress(observer: ObserverFn, options: TranscribeOptions,
+                      share: float = TRANSCRIBE_SHARE) -> ObserverFn:
+    """One progress per job: with speakers on, transcription and diarization report as one
+    "transcribing" stage (what the window's bar and the terminal's ETA follow)."""
+    if options.speakers == "off":
+        return observer
+
+    def relay(event: Any) -> None:
+        if isinstance(event, Progress) and event.total > 0 and event.stage in ("transcribing", "diarizing"):
+            base = 0.0 if event.stage == "transcribing" else share * event.total
+            part = share if event.stage == "transcribing" else 1.0 - share
+            event = Progress("transcribing", base + part * event.done, event.total, event.message)
+        observer(event)
+
+    return relay
