@@ -49,14 +49,29 @@ def titanet(store, tiny_titanet):
     return load_from_folder(store.import_local(tiny_titanet), "cpu", source=tiny_titanet)
 
 
-@pytest.mark.parametrize("which", ["sortformer", "titanet"])
-def test_fast_folder_load_equals_nemos_own_restore(which, request):
+@pytest.fixture(scope="module")
+def full_diarizers_dir() -> Path:
+    from tests.support.model_cache import cached_build
+
+    return cached_build("full-diarizers", "full_diarizers.py", ["full-sortformer.nemo", "full-titanet.nemo"],
+                        ["full_diarizers.py", "tiny_diarizers.py"])
+
+
+@pytest.mark.parametrize("which", ["sortformer", "titanet", "full-sortformer", "full-titanet"])
+def test_fast_folder_load_equals_nemos_own_restore(which, request, store):
+    """Tiny and full-size architectures (random weights) load through the store and the
+    fast folder load exactly as NeMo's own restore_from gives them."""
     from omegaconf import OmegaConf
 
     import nemo.collections.asr.models as models
 
-    nemo: Path = request.getfixturevalue(f"tiny_{which}")
-    loaded = request.getfixturevalue(which)
+    if which.startswith("full-"):
+        nemo: Path = request.getfixturevalue("full_diarizers_dir") / f"{which}.nemo"
+        loaded = load_from_folder(store.import_local(nemo), "cpu", source=nemo)
+        which = which.removeprefix("full-")
+    else:
+        nemo = request.getfixturevalue(f"tiny_{which}")
+        loaded = request.getfixturevalue(which)
     cls = {"sortformer": models.SortformerEncLabelModel, "titanet": models.EncDecSpeakerLabelModel}[which]
     theirs_model = cls.restore_from(str(nemo), map_location="cpu").eval()
     assert type(loaded.model) is cls  # told apart by the config's class, not restored as an ASRModel
