@@ -24,7 +24,7 @@ from nemo_desk.core.events import Event, Progress
 from nemo_desk.core.relay import PROGRESS_INTERVAL_S, EventRelay
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words
-from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID
+from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{DEFAULT_OVERLAP_S:g}; 0: plain cuts)")
     t.add_argument("--audio-track", type=int,
                    help="which audio track of a file with several to use, counting from 1 (default 1)")
+    t.add_argument("--speakers", default="off", type=_speakers_arg, metavar="auto|off|N",
+                   help="label who speaks (N: the expected number of speakers; default off)")
+    t.add_argument("--diarizer", default="", metavar="ID",
+                   help="diarizer: " + ", ".join(s.id for s in DIARIZERS) + " (default: Sortformer, TitaNet above 4)")
+    t.add_argument("--diarizer-path", default="", metavar="PATH.nemo",
+                   help="a local Sortformer or TitaNet .nemo (trusted files only)")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
     t.add_argument("--retry-seconds", type=float,
                    help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} "
@@ -109,6 +115,16 @@ def _apply_subtitle_rules(args: argparse.Namespace, services, reporter: "Termina
     base = settings.cue_rules(args.subtitle_profile)
     services.pipeline.rules = with_overrides(base, _subtitle_overrides(args))
     services.pipeline.txt_timestamps = args.txt_timestamps or settings.txt_timestamps
+def _speakers_arg(value: str) -> str:
+    from nemo_desk.engine.speaker_job import parse_speakers
+
+    if value.strip().lower() == "off":
+        return "off"
+    try:
+        parse_speakers(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value.strip().lower()
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -206,7 +222,8 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings) -> li
                                 punctuation=not args.no_punctuation,
                                 batch_size=args.batch_size or settings.batch_size or None,
                                 chunk_seconds=args.chunk_seconds or settings.chunk_seconds or None,
-                                overlap_seconds=overlap, audio_track=args.audio_track)
+                                overlap_seconds=overlap, audio_track=args.audio_track, speakers=args.speakers,
+                                diarizer=args.diarizer, diarizer_path=str(args.diarizer_path or ""))
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 
@@ -254,10 +271,26 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
         if args.resume:
             jobs = _resumed_jobs(services.queue, reporter)
         else:
-            jobs = services.queue.add(_jobs_from_args(args, files, services.settings))
+            jobs = _jobs_from_args(args, files, services.settings)
+        # Before anything is queued: speakers without a diarizer cost the user one line, not a batch.
+        if jobs and (missing := _missing_diarizer(jobs[0], services.store)):
+            err.write(f"nemo-desk: {missing}\n")
+            return EXIT_FAILED
+        if not args.resume:
+            jobs = services.queue.add(jobs)
         return _run_jobs(services, jobs, reporter)
     finally:
         services.close()
+
+
+def _missing_diarizer(job: Job, store) -> str | None:
+    from nemo_desk.core.errors import ModelError
+    from nemo_desk.engine.speaker_job import missing_diarizer_message
+
+    try:
+        return missing_diarizer_message(job.options, store)
+    except ModelError as exc:  # an unknown --diarizer id
+        return exc.user_message
 
 
 def _resumed_jobs(queue, reporter: TerminalReporter) -> list[Job]:

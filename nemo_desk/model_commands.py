@@ -12,7 +12,7 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import NemoDeskError
 from nemo_desk.core.events import LogEvent, Progress, RetryEvent
 from nemo_desk.core.relay import EventRelay
-from nemo_desk.engine.catalog import CATALOG, get_spec
+from nemo_desk.engine.catalog import CATALOG, DIARIZERS, get_any_spec
 from nemo_desk.engine.store import FOREIGN_MODEL_NOTE, slug_for
 
 
@@ -60,13 +60,18 @@ def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO
         if args.action == "list":
             installed = {m.slug: m for m in store.installed()}
             out.write(f"Models folder: {store.root}\n")
-            for spec in CATALOG:
-                m = installed.pop(slug_for(spec.id), None)
-                state = (f"installed, {_mb(m.size_bytes)}" if m and m.complete
-                         else "incomplete (will be redone)" if m else f"not installed (~{spec.size_gb:.1f} GB)")
-                out.write(f"  {spec.id:32} {state}\n      {spec.description}\n")
+            for title, specs in (("Recognisers (speech to text)", CATALOG), ("Diarizers (who speaks)", DIARIZERS)):
+                out.write(f"{title}:\n")
+                for spec in specs:
+                    m = installed.pop(slug_for(spec.id), None)
+                    state = (f"installed, {_mb(m.size_bytes)}" if m and m.complete
+                             else "incomplete (will be redone)" if m else f"not installed (~{spec.size_gb:.1f} GB)")
+                    licence = f" Licence: {spec.licence}." if spec.licence else ""
+                    out.write(f"  {spec.id:32} {state}\n      {spec.description}{licence}\n")
+            if installed:
+                out.write("Local files:\n")
             for m in installed.values():
-                out.write(f"  {m.model_id:32} local file, {_mb(m.size_bytes)}\n")
+                out.write(f"  {m.model_id:32} local {_local_kind(m.folder)}, {_mb(m.size_bytes)}\n")
             return 0
         if not args.target:
             err.write(f"nemo-desk models {args.action}: say which model\n")
@@ -78,7 +83,7 @@ def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO
             return 0
         folder = _folder(store, args.target)
         if args.action == "download":
-            folder = store.ensure_catalog_model(get_spec(args.target), observer, CancelToken())
+            folder = store.ensure_catalog_model(get_any_spec(args.target), observer, CancelToken())
             out.write(f"\nready: {folder}\n")
             return 0
         if args.action == "verify":
@@ -93,8 +98,18 @@ def run_models(args: argparse.Namespace, services_factory: Callable, out: TextIO
         return 1
 
 
+def _local_kind(folder: Path) -> str:
+    from nemo_desk.engine.catalog import kind_of_target
+    from nemo_desk.engine.fastload import read_config
+
+    try:
+        return kind_of_target(str(read_config(folder).get("target", "")))
+    except (OSError, ValueError):
+        return "model"
+
+
 def _folder(store, target: str) -> Path:
     for m in store.installed():
         if target in (m.slug, m.model_id) or slug_for(target) == m.slug:
             return m.folder
-    return store.folder_for(get_spec(target))
+    return store.folder_for(get_any_spec(target))

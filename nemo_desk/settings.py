@@ -62,6 +62,7 @@ class Settings:
     formats: list[str] = field(default_factory=lambda: ["srt", "txt"])
     language: str = ""
     target_language: str = ""
+    speakers: str = "off"  # "off", "auto" or a count: the "Identify speakers" option
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     splitter_state: str = ""
 

@@ -92,3 +92,21 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
         else:
             item.add_marker(pytest.mark.unit)
+@pytest.fixture(scope="session")
+def tiny_diarizers_dir() -> Path:
+    """Folder holding tiny-sortformer.nemo (streaming, 4 speakers) and tiny-titanet.nemo
+    (speaker embeddings), random weights (tests/support/tiny_diarizers.py)."""
+    from tests.support.model_cache import cached_build
+
+    return cached_build("tiny-diarizers", "tiny_diarizers.py",
+                        ["tiny-sortformer.nemo", "tiny-titanet.nemo"], ["tiny_diarizers.py"])
+
+
+@pytest.fixture(scope="session")
+def tiny_sortformer(tiny_diarizers_dir) -> Path:
+    return tiny_diarizers_dir / "tiny-sortformer.nemo"
+
+
+@pytest.fixture(scope="session")
+def tiny_titanet(tiny_diarizers_dir) -> Path:
+    return tiny_diarizers_dir / "tiny-titanet.nemo"

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from nemo_desk.core.events import Progress
-from nemo_desk.engine.catalog import CATALOG
+from nemo_desk.engine.catalog import CATALOG, DIARIZERS
 from nemo_desk.engine.store import FOREIGN_MODEL_NOTE
 from nemo_desk.gui.models_dialog import ModelsDialog
 from tests.support.gui_helpers import GUI_MARKS, dialogs_rec, no_leaks  # noqa: F401 (fixtures)
@@ -29,7 +29,7 @@ def _dialog(qtbot, services, lines=None) -> ModelsDialog:
 def test_lists_catalog_models_not_installed(qtbot, services):
     dialog = _dialog(qtbot, services)
     names = [e.name for e in dialog.entries]
-    assert names == [s.name for s in CATALOG]
+    assert names == [s.name for s in CATALOG] + [f"{s.name} [speakers]" for s in DIARIZERS]
     assert all(not e.installed for e in dialog.entries)
     assert dialog.table.item(0, 3).text() == "not installed"
     assert "GB download" in dialog.table.item(0, 2).text()
@@ -86,7 +86,7 @@ def test_import_asks_first_then_delete(qtbot, services, dialogs_rec, tiny_steere
     dialog.import_button.click()
     (_p, title, text, _ok), = dialogs_rec.called("confirm")
     assert FOREIGN_MODEL_NOTE in text and str(tiny_steered) in text
-    assert dialog.task is None and len(dialog.entries) == len(CATALOG)  # declined: nothing imported
+    assert dialog.task is None and len(dialog.entries) == len(CATALOG) + len(DIARIZERS)  # declined: nothing imported
 
     dialogs_rec.answer("confirm", True)
     dialog.import_button.click()

@@ -47,7 +47,9 @@ class TranscriptDocument(Transcript):
             # rename in the table is the one place a name lives.
             per_segment = [_named_speaker(s) for s in transcript.segments]
             names = list(dict.fromkeys(n for n in per_segment if n))
-            ids = {name: f"S{i}" for i, name in enumerate(names, 1)}
+            # The diarizer's own ids when it gave a table, else numbered by first appearance.
+            known = {name: sid for sid, name in transcript.speaker_table.items()}
+            ids = {name: known.get(name, f"S{i}") for i, name in enumerate(names, 1)}
             base.update(speakers=tuple(Speaker(ids[n], n) for n in names),
                         segment_speakers=tuple(ids[n] if n else None for n in per_segment),
                         segments=[_unnamed(s) for s in transcript.segments])

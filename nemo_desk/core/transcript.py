@@ -26,7 +26,7 @@ class Segment:
     # Empty when the model gives no word times (Canary-1B): exporters then fall back to
     # splitting the segment text evenly over the segment's span.
     words: tuple[Word, ...] = ()
-    # The segment's speaker when known; a word's own speaker takes precedence.
+    # The segment's speaker when known (display name); a word's own speaker takes precedence.
     speaker: str | None = None
 
 
@@ -41,6 +41,9 @@ class Transcript:
     target_language: str | None = None
     has_word_times: bool = True
     meta: dict[str, Any] = field(default_factory=dict)
+    # Speaker id ("S1", numbered by first appearance) -> display name ("Speaker 1"); empty
+    # when nobody identified speakers. Segments and words carry the display name.
+    speaker_table: dict[str, str] = field(default_factory=dict)
 
     @property
     def words(self) -> list[Word]:

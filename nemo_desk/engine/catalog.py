@@ -11,6 +11,21 @@ from dataclasses import dataclass, field
 
 from nemo_desk.core.errors import ModelError
 
+# Sortformer: end-to-end diarizer, frame probabilities for up to 4 speakers. "titanet":
+# a speaker-embedding model (EncDecSpeakerLabelModel) whose embeddings are clustered.
+DIARIZER_FAMILIES = ("sortformer", "titanet")
+# Diarizers by the class their config names (`target`): NeMo's ASRModel restores
+# recognisers only, so a diarizer's folder is restored with its own class.
+DIARIZER_CLASSES = {
+    "SortformerEncLabelModel": "sortformer",
+    "EncDecSpeakerLabelModel": "titanet",
+}
+
+
+def kind_of_target(target: str) -> str:
+    """"diarizer" or "recogniser", from a model config's `target` class path."""
+    return "diarizer" if target.rsplit(".", 1)[-1] in DIARIZER_CLASSES else "recogniser"
+
 EU25 = (
     "bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "it",
     "lv", "lt", "mt", "pl", "pt", "ro", "sk", "sl", "es", "sv", "ru", "uk",
@@ -21,7 +36,7 @@ EU25 = (
 class ModelSpec:
     id: str  # Hugging Face repo id, or "local:<path>" for a user's file
     name: str
-    family: str  # "tdt" (Parakeet, transducer) or "aed" (Canary, multitask)
+    family: str  # "tdt" (Parakeet, transducer), "aed" (Canary, multitask); diarizers: see DIARIZER_FAMILIES
     languages: tuple[str, ...]
     description: str
     timestamps: bool = True
@@ -39,7 +54,14 @@ class ModelSpec:
     # which have no native bf16. None is yet: those cards run fp32 (engine/device.py).
     fp16_validated: bool = False
     hf_filename: str = ""
+    # The licence the model card states ("unverified" where we could not read the card).
+    licence: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def kind(self) -> str:
+        """"diarizer" (who speaks) or "recogniser" (what is said)."""
+        return "diarizer" if self.family in DIARIZER_FAMILIES else "recogniser"
 
     @property
     def is_local(self) -> bool:
@@ -137,13 +159,54 @@ CATALOG: tuple[ModelSpec, ...] = (
 
 DEFAULT_MODEL_ID = "nvidia/parakeet-tdt-0.6b-v3"
 
+# Who speaks when. Kept apart from CATALOG: a diarizer is never offered as a recogniser.
+DIARIZERS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="nvidia/diar_streaming_sortformer_4spk-v2.1",
+        name="Streaming Sortformer 4 speakers v2.1",
+        family="sortformer",
+        languages=(),
+        description="Who speaks when, up to 4 speakers; streaming with a speaker cache, so a speaker keeps "
+                    "one label across a long file.",
+        timestamps=False,
+        size_gb=0.47,  # the .nemo is 471 MB (model card)
+        hf_filename="diar_streaming_sortformer_4spk-v2.1.nemo",
+        # The card's front matter: `license: other`, `license_name: nvidia-open-model-license`
+        # (commercial use allowed with attribution). v1 (diar_sortformer_4spk-v1) is CC-BY-NC-4.0: not offered.
+        licence="NVIDIA Open Model License",
+    ),
+    ModelSpec(
+        id="nvidia/titanet_large",
+        name="TitaNet Large (speaker embeddings)",
+        family="titanet",
+        languages=(),
+        description="Speaker embeddings clustered into speakers: for more than 4 speakers, or a given count.",
+        timestamps=False,
+        size_gb=0.1,  # 96.91 MB on NGC
+        hf_filename="titanet-l.nemo",
+        # The Hugging Face card was not in the reference corpus when this entry was written.
+        licence="unverified",
+    ),
+)
+DEFAULT_DIARIZER_ID = "nvidia/diar_streaming_sortformer_4spk-v2.1"
+EMBEDDING_DIARIZER_ID = "nvidia/titanet_large"
 
-def get_spec(model_id: str) -> ModelSpec:
-    for spec in CATALOG:
+
+def get_spec(model_id: str, catalog: tuple[ModelSpec, ...] = CATALOG) -> ModelSpec:
+    for spec in catalog:
         if spec.id == model_id or spec.id.split("/", 1)[-1] == model_id:
             return spec
-    known = ", ".join(s.id for s in CATALOG)
+    known = ", ".join(s.id for s in catalog)
     raise ModelError(f"unknown model '{model_id}'; choose one of: {known}, or give a .nemo file")
+
+
+def get_diarizer_spec(model_id: str) -> ModelSpec:
+    return get_spec(model_id, DIARIZERS)
+
+
+def get_any_spec(model_id: str) -> ModelSpec:
+    """A recogniser or a diarizer (model management: download, verify, delete)."""
+    return get_spec(model_id, CATALOG + DIARIZERS)
 
 
 def local_spec(path: str, family: str, prompt_format: str | None = None, has_timestamps: bool = True) -> ModelSpec:

@@ -181,7 +181,11 @@ class Journal:
                     (str(state), printable(message), json.dumps(outputs or [], ensure_ascii=True),
                      time.time(), job_id))
         if state == JobState.DONE:  # the outputs hold the words now; keep the journal small
-            self._write("DELETE FROM chunks WHERE job_id=?", (job_id,))
+            self._drop_chunks(job_id)
+
+    def _drop_chunks(self, job_id: str) -> None:
+        # The job's own rows and its siblings' (the diarization is kept as "<id>-speakers").
+        self._write("DELETE FROM chunks WHERE job_id=? OR job_id LIKE ?", (job_id, f"{job_id}-%"))
 
     def adopt(self, job_id: str, old_owner: str, owner: str) -> bool:
         """Take a job over from `old_owner` (dead or none); False if someone else was quicker."""
@@ -193,7 +197,7 @@ class Journal:
         self._write("UPDATE jobs SET owner='' WHERE owner=?", (owner,))
 
     def remove(self, job_id: str) -> None:
-        self._write("DELETE FROM chunks WHERE job_id=?", (job_id,))
+        self._drop_chunks(job_id)
         self._write("DELETE FROM jobs WHERE id=?", (job_id,))
 
     def jobs(self) -> list[dict]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nemo_desk.core.errors import DeviceError, ModelError
-from nemo_desk.engine.catalog import ModelSpec, local_spec
+from nemo_desk.engine.catalog import DIARIZER_CLASSES, ModelSpec, local_spec
 from nemo_desk.engine.device import Precision, free_accelerator_memory, is_out_of_memory
 
 log = logging.getLogger(__name__)
@@ -86,13 +86,32 @@ def import_nemo_asr():
     return ASRModel, SaveRestoreConnector
 
 
+def model_class(folder: Path, asr_model: Any) -> Any:
+    """The NeMo class to restore `folder` with: a diarizer's own, else ASRModel."""
+    from nemo_desk.engine.fastload import read_config
+
+    try:
+        target = str(read_config(folder).get("target", ""))
+    except (OSError, ValueError):
+        return asr_model  # let the restore report the broken folder
+    name = target.rsplit(".", 1)[-1]
+    if name in DIARIZER_CLASSES:
+        import nemo.collections.asr.models as models
+
+        return getattr(models, name)
+    return asr_model
+
+
 def describe_family(model: Any) -> tuple[str, str | None]:
     name = type(model).__name__
+    if name in DIARIZER_CLASSES:
+        return DIARIZER_CLASSES[name], None
     if "MultiTask" in name:
         return "aed", str(getattr(model, "prompt_format", None) or "canary")
     if "RNNT" in name or "Transducer" in name:
         return "tdt", None
-    raise ModelError(f"unsupported model type {name}: nemo_desk runs Parakeet (TDT/RNNT) and Canary models")
+    raise ModelError(f"unsupported model type {name}: nemo_desk runs Parakeet (TDT/RNNT) and Canary models, "
+                     f"and Sortformer or TitaNet diarizers")
 
 
 @contextlib.contextmanager
@@ -195,7 +214,7 @@ def load_from_folder(folder: Path, device: str, spec: ModelSpec | None = None,
     connector = folder_connector(str(folder))
     try:
         with nested_restores_on_cpu():
-            model = ASRModel.restore_from(
+            model = model_class(folder, ASRModel).restore_from(
                 str(folder), map_location=torch.device("cpu"), save_restore_connector=connector
             )
     except FileNotFoundError as exc:
@@ -206,6 +225,7 @@ def load_from_folder(folder: Path, device: str, spec: ModelSpec | None = None,
     family, prompt_format = describe_family(model)
     if spec is None:
         has_ts = family == "tdt" or getattr(model, "timestamps_asr_model", None) is not None
+        has_ts = has_ts and family not in DIARIZER_CLASSES.values()
         spec = local_spec(str(source or folder), family, prompt_format, has_ts)
     elif spec.family != family:
         raise ModelError(f"{folder} holds a {family.upper()} model, not the expected {spec.name}")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.errors import DeviceError
 from nemo_desk.core.states import FileOp
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine import vram
-from nemo_desk.engine.catalog import get_spec
+from nemo_desk.engine.catalog import ModelSpec, get_spec
 from nemo_desk.engine.device import (
     DeviceReport, Precision, cap_vram_use, free_accelerator_memory, is_out_of_memory, preflight,
 )
@@ -36,8 +37,10 @@ def weights_size_gb(folder: Path) -> float:
 
 
 class ModelManager:
-    def __init__(self, store: ModelStore, platform: str = sys.platform) -> None:
+    def __init__(self, store: ModelStore, platform: str = sys.platform,
+                 lookup: Callable[[str], ModelSpec] = get_spec) -> None:
         self.store = store
+        self.lookup = lookup  # which catalog ids name: recognisers, or diarizers
         self.platform = platform
         self._loaded: LoadedModel | None = None
         self._key: tuple | None = None
@@ -65,7 +68,7 @@ class ModelManager:
                 set_cuda_graphs(self._loaded, ref.cuda_graphs)
             return self._loaded
         self.unload()
-        spec = None if ref.path else get_spec(ref.model_id)
+        spec = None if ref.path else self.lookup(ref.model_id)
         if ref.path:
             observer(LogEvent("warning", FOREIGN_MODEL_NOTE))
             folder = self.store.import_local(Path(ref.path), observer, cancel)

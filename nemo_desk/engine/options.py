@@ -20,3 +20,8 @@ class TranscribeOptions:
     audio_track: int | None = None  # counting from 1, of a file with several; None: the first
     # Audio shared by neighbouring windows, merged word by word; 0: plain cuts (no merge).
     overlap_seconds: float | None = None  # None: the transcriber's default
+    # Who said what: "off", "auto" (count estimated) or a number ("3": Sortformer takes it
+    # as an upper bound, the embedding path as the count). Strings so jobs stay plain JSON.
+    speakers: str = "off"
+    diarizer: str = ""  # a catalog diarizer id; "": Sortformer up to 4 speakers, TitaNet above
+    diarizer_path: str = ""  # a local diarizer .nemo (Sortformer or TitaNet, told apart by its class)

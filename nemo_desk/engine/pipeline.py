@@ -11,11 +11,12 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
-from nemo_desk.core.errors import ExportError
+from nemo_desk.core.errors import ExportError, ModelError
 from nemo_desk.core.document import TranscriptDocument
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import printable
 from nemo_desk.core.states import JobState, Stage
+from nemo_desk.engine.catalog import get_diarizer_spec
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult, failure_from
 from nemo_desk.engine.models import ModelManager
 from nemo_desk.engine.runtime import Runtime
@@ -33,6 +34,8 @@ class Pipeline:
                  ledger: OutputLedger, rules: CueRules = CueRules(), runtime: Runtime | None = None) -> None:
         self.models = models
         self.runtime = runtime or Runtime()
+        # Diarizers have their own slot, so the recogniser stays loaded beside them.
+        self.diarizers = ModelManager(models.store, lookup=get_diarizer_spec)
         # A provider, not an instance: a missing ffmpeg fails each job with a clear
         # message instead of stopping the app from starting.
         self._ffmpeg = ffmpeg
@@ -50,12 +53,14 @@ class Pipeline:
     def _run(self, job: Job, cancel: CancelToken, observer: ObserverFn, cache: ChunkCache | None) -> JobResult:
         # numpy and the decoders load with the first job (on the worker thread), not when
         # the window starts: start-up stays close to a bare Qt window.
+        from nemo_desk.engine.speaker_job import combined_progress, identify_speakers
         from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
         # Named modules, not the package's lazy attributes: PyInstaller follows these.
         from nemo_desk.media.decoding import decode
         from nemo_desk.media.probing import ends_early_note, probe
 
         started = time.monotonic()
+        observer = combined_progress(observer, job.options)  # speakers: one bar for both passes
         fileops = self.fileops.with_observer(observer)
         try:
             # Probe first: a bad file is reported in a second, before any model loads.
@@ -69,6 +74,9 @@ class Pipeline:
             observer(Progress(Stage.LOADING, 0, 0, f"loading model {job.model.label}"))
             self.runtime.require()  # torch and NeMo: imported once; a broken install fails fast
             loaded = self.models.get(job.model, observer, cancel)
+            if loaded.spec.kind != "recogniser":
+                raise ModelError(f"{job.model.label} is a speaker diarizer, not a speech recogniser: "
+                                 f"give it to --diarizer-path")
             cancel.raise_if_cancelled()
             observer(Progress(Stage.DECODING, 0, info.duration or 0))
             audio = decode(job.source, ffmpeg, cancel=cancel, observer=observer, info=info,
@@ -78,6 +86,11 @@ class Pipeline:
                 notes.append(early)
             transcript = transcribe_array(loaded, audio, job.options, cancel, observer,
                                           source=printable(str(job.source)), cache=cache)
+            # The diarization result is kept beside the job's windows (a cache of its own).
+            sibling = getattr(cache, "sibling", None)
+            speaker_cache = sibling("speakers") if sibling is not None else None
+            transcript = identify_speakers(self.diarizers, job.options, job.model.device, audio, transcript,
+                                           cancel, observer, speaker_cache)
             del audio
             # The JSON is the document the editor opens: it records what was asked for.
             transcript = TranscriptDocument.of(transcript, options=dataclasses.asdict(job.options))

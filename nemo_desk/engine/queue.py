@@ -55,15 +55,21 @@ class JournalChunks:
     the job ends; the transcriber may also call `flush()` itself after each batch.
     A journal that cannot be written costs only the ability to resume, never the job."""
 
-    def __init__(self, journal: Journal, job: Job, observer: ObserverFn) -> None:
+    def __init__(self, journal: Journal, job: Job, observer: ObserverFn, purpose: str = "") -> None:
         self.journal = journal
-        self.job_id = job.id
+        self._job = job
+        self.job_id = f"{job.id}-{purpose}" if purpose else job.id
         self.base = job_fingerprint(job)
         self._observer = observer
         self._warned = False
 
     def _fp(self, key: str) -> str:
         return f"{self.base}:{key}"
+
+    def sibling(self, purpose: str) -> "JournalChunks":
+        """A cache for another result of the same job (the diarization): its own job id in
+        the chunk table, since `load` drops every other plan's rows of a job."""
+        return JournalChunks(self.journal, self._job, self._observer, purpose)
 
     def load(self, plan_key: str) -> dict:
         try:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from nemo_desk.engine.catalog import CATALOG, ModelSpec
+from nemo_desk.engine.catalog import CATALOG, DIARIZERS, ModelSpec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE
 from nemo_desk.gui import dialogs
 from nemo_desk.gui.tasks import TaskFn, TaskThread
@@ -91,13 +91,15 @@ class ModelsDialog(QDialog):
         store = self.services.store
         installed = {m.folder: m for m in store.installed()}
         entries = []
-        for spec in CATALOG:
+        for spec in CATALOG + DIARIZERS:  # recognisers, then diarizers (their kind in the details)
             folder = store.folder_for(spec)
             here = installed.get(folder)
             ok = here is not None and here.complete
             size = f"{here.size_bytes / 1e9:.2f} GB" if here is not None and ok else f"~{spec.size_gb:.1f} GB download"
-            entries.append(ModelEntry(spec.name, "catalog", size, ok, folder if here else None, spec,
-                                      f"{spec.description} Languages: {', '.join(spec.languages)}."))
+            note = (f"{spec.description} Languages: {', '.join(spec.languages)}." if spec.kind == "recogniser"
+                    else f"Diarizer (who speaks): {spec.description} Licence: {spec.licence}.")
+            name = spec.name if spec.kind == "recogniser" else f"{spec.name} [speakers]"
+            entries.append(ModelEntry(name, "catalog", size, ok, folder if here else None, spec, note))
         for m in installed.values():
             if m.model_id.startswith("local:"):
                 source = m.model_id.removeprefix("local:")

@@ -40,6 +40,7 @@ class JobChoice:
     output_dir: Path | None
     language: str | None
     target_language: str | None
+    speakers: str = "off"  # "off", "auto" or a count (engine/options.py)
 
 
 class OptionsPanel(QGroupBox):
@@ -70,6 +71,23 @@ class OptionsPanel(QGroupBox):
         for text, value in DEVICES:
             self.device.addItem(text, value)
         form.addRow("Device:", self.device)
+
+        # Who said what: off by default (a diarizer is a separate download, Models dialog).
+        self.speakers_box = QCheckBox("Identify speakers")
+        self.speakers_box.setToolTip("Label who speaks (Sortformer up to 4 speakers, TitaNet above); "
+                                     "download a diarizer in the Models dialog first.")
+        self.speaker_count = QComboBox()
+        self.speaker_count.addItem("count: automatic", "auto")
+        for n in range(1, 9):
+            self.speaker_count.addItem(f"{n} speaker{'s' if n > 1 else ''}", str(n))
+        speakers_row = QHBoxLayout()
+        speakers_row.addWidget(self.speakers_box)
+        speakers_row.addWidget(self.speaker_count, 1)
+        form.addRow("Speakers:", speakers_row)
+        self.speakers_box.toggled.connect(self.speaker_count.setEnabled)
+        self.speakers_box.toggled.connect(self.changed)
+        self.speaker_count.currentIndexChanged.connect(self.changed)
+        self.speaker_count.setEnabled(False)
 
         formats = QHBoxLayout()
         self.format_boxes = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
@@ -217,8 +235,9 @@ class OptionsPanel(QGroupBox):
         formats = tuple(f for f, box in self.format_boxes.items() if box.isChecked())
         folder = self.output_edit.text().strip()
         output = Path(folder) if self.in_folder.isChecked() and folder else None
+        speakers = self.speaker_count.currentData() if self.speakers_box.isChecked() else "off"
         return JobChoice(ref, formats, output, self.language.currentData() or None,
-                         self.target.currentData() or None)
+                         self.target.currentData() or None, speakers)
 
     def load(self, settings: Settings) -> None:
         if settings.local_model_path:
@@ -235,6 +254,8 @@ class OptionsPanel(QGroupBox):
         (self.in_folder if settings.output_dir else self.next_to_source).setChecked(True)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         self.target.setCurrentIndex(max(0, self.target.findData(settings.target_language)))
+        self.speakers_box.setChecked(settings.speakers != "off")
+        self.speaker_count.setCurrentIndex(max(0, self.speaker_count.findData(settings.speakers)))
 
     def store(self, settings: Settings) -> None:
         c = self.choice()
@@ -245,3 +266,4 @@ class OptionsPanel(QGroupBox):
         settings.output_dir = str(c.output_dir) if c.output_dir else ""
         settings.language = c.language or ""
         settings.target_language = c.target_language or ""
+        settings.speakers = c.speakers

@@ -1,0 +1,118 @@
+"""Running a loaded diarizer on the decoded 16 kHz float32 array (never a path).
+
+Sortformer is driven one streaming step at a time through NeMo's own
+`forward_streaming_step` (the speaker cache keeps a speaker's label across the whole
+file; memory per step is bounded by the chunk, FIFO and cache sizes), so the job can
+report progress and honour a cancel between steps. NeMo's `diarize()` is not used: it
+opens a temp folder per call and reports nothing until the end. A TitaNet-style model
+embeds windows of speech, which are clustered (engine/clustering.py).
+
+The result (frame probabilities) is kept through the journal's chunk cache, so a resumed
+job does not diarize again. torch is imported inside the functions.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+
+from nemo_desk.core.cancel import CancelToken
+from nemo_desk.core.events import ObserverFn, Progress, null_observer
+from nemo_desk.core.transcript import Segment
+from nemo_desk.engine.clustering import cluster_embeddings, speech_windows, windows_to_diarization
+from nemo_desk.engine.loader import LoadedModel
+from nemo_desk.engine.speakers import FRAME_S, Diarization, limit_speakers
+
+SAMPLE_RATE = 16000
+# A Sortformer trained offline (no streaming config) takes a file whole up to this length,
+# as its card's offline use does; longer files go through the streaming steps.
+OFFLINE_MAX_S = 90.0
+EMBED_BATCH = 32  # windows per TitaNet call
+
+
+def cache_key(loaded: LoadedModel, count: int | None, num_samples: int) -> str:
+    """What the saved result depends on beyond the job's own fingerprint."""
+    raw = f"{loaded.spec.id}|{count}|{num_samples}"
+    return "diarize-" + hashlib.sha1(raw.encode()).hexdigest()[:12]
+
+
+def diarize_array(loaded: LoadedModel, audio: np.ndarray, count: int | None = None,
+                  cancel: CancelToken | None = None, observer: ObserverFn = null_observer,
+                  cache: Any = None) -> Diarization:
+    """Who speaks when in `audio`. `count`: the expected number of speakers (Sortformer: an
+    upper bound; the embedding path: exactly that many); None: estimated."""
+    cancel = cancel or CancelToken()
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    key = cache_key(loaded, count, len(audio))
+    saved = cache.load(key) if cache is not None else {}
+    if saved.get(0):
+        return Diarization.from_json(saved[0][0].text)
+    duration = len(audio) / SAMPLE_RATE
+    observer(Progress("diarizing", 0, duration))
+    if loaded.family == "sortformer":
+        diar = limit_speakers(_sortformer(loaded.model, audio, cancel, observer), count)
+    elif loaded.family == "titanet":
+        diar = _embeddings(loaded.model, audio, count, cancel, observer)
+    else:
+        from nemo_desk.core.errors import ModelError
+
+        raise ModelError(f"{loaded.spec.name} is a speech recogniser, not a diarizer")
+    observer(Progress("diarizing", duration, duration))
+    if cache is not None:  # one "chunk": the whole result, as JSON in a segment's text
+        cache.save(key, 0, [Segment(diar.to_json(), 0.0, round(duration, 3))])
+    return diar
+
+
+def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: ObserverFn) -> Diarization:
+    import torch
+
+    duration = len(audio) / SAMPLE_RATE
+    n_frames = math.ceil(duration / FRAME_S)
+    with torch.inference_mode():
+        signal = torch.from_numpy(audio)[None].to(model.device)
+        length = torch.tensor([len(audio)], device=model.device)
+        if not model.streaming_mode and duration <= OFFLINE_MAX_S:
+            cancel.raise_if_cancelled()
+            preds = model.forward(audio_signal=signal, audio_signal_length=length)
+            return Diarization(preds[0, :n_frames].float().cpu().numpy(), FRAME_S)
+        feats, feat_len = model.process_signal(audio_signal=signal, audio_signal_length=length)
+        del signal
+        feats = feats[:, :, : int(feat_len.max())]
+        mods = model.sortformer_modules
+        state = mods.init_streaming_state(batch_size=1, async_streaming=model.async_streaming, device=model.device)
+        total = torch.zeros((1, 0, mods.n_spk), device=model.device)
+        offset = torch.zeros((1,), dtype=torch.long, device=model.device)
+        for _, chunk, lengths, left, right in mods.streaming_feat_loader(
+                feat_seq=feats, feat_seq_length=feat_len, feat_seq_offset=offset):
+            cancel.raise_if_cancelled()
+            state, total = model.forward_streaming_step(
+                processed_signal=chunk, processed_signal_length=lengths, streaming_state=state,
+                total_preds=total, left_offset=left, right_offset=right)
+            observer(Progress("diarizing", min(duration, total.shape[1] * FRAME_S), duration))
+        return Diarization(total[0, :n_frames].float().cpu().numpy(), FRAME_S)
+
+
+def _embeddings(model: Any, audio: np.ndarray, count: int | None, cancel: CancelToken,
+                observer: ObserverFn) -> Diarization:
+    import torch
+
+    windows = speech_windows(audio, SAMPLE_RATE)
+    duration = len(audio) / SAMPLE_RATE
+    parts: list[np.ndarray] = []
+    with torch.inference_mode():
+        for i in range(0, len(windows), EMBED_BATCH):
+            cancel.raise_if_cancelled()
+            group = windows[i : i + EMBED_BATCH]
+            longest = max(e - s for s, e in group)
+            batch = np.zeros((len(group), longest), dtype=np.float32)
+            for j, (s, e) in enumerate(group):
+                batch[j, : e - s] = audio[s:e]
+            _, emb = model.forward(input_signal=torch.from_numpy(batch).to(model.device),
+                                   input_signal_length=torch.tensor([e - s for s, e in group], device=model.device))
+            parts.append(emb.float().cpu().numpy())
+            observer(Progress("diarizing", min(duration, group[-1][1] / SAMPLE_RATE), duration))
+    embeddings = np.vstack(parts) if parts else np.zeros((0, 1))
+    labels = cluster_embeddings(embeddings, count)
+    return windows_to_diarization(windows, labels, len(audio), SAMPLE_RATE)

@@ -1,0 +1,87 @@
+"""The embedding path's pure parts: speech windows, clustering (count given or estimated)
+and clusters to frame probabilities, on synthetic embeddings with known speakers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nemo_desk.core.transcript import Segment, Transcript, Word
+from nemo_desk.engine.clustering import cluster_embeddings, speech_windows, windows_to_diarization
+from nemo_desk.engine.speakers import assign_speakers
+
+
+def voices(n_speakers: int, per: int, dim: int = 64, noise: float = 0.35, seed: int = 0):
+    """`per` embeddings for each of `n_speakers` random unit directions, shuffled."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_speakers, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    truth = np.repeat(np.arange(n_speakers), per)
+    rng.shuffle(truth)
+    emb = centres[truth] + rng.normal(scale=noise / np.sqrt(dim), size=(len(truth), dim)) * np.sqrt(dim) / 4
+    return emb * rng.uniform(0.5, 3.0, size=(len(truth), 1)), truth  # scale must not matter (cosine)
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = {(int(x), int(y)) for x, y in zip(a, b)}
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_count_is_estimated_and_every_embedding_attributed(n, seed):
+    emb, truth = voices(n, 12, seed=seed)
+    labels = cluster_embeddings(emb)
+    assert len(set(labels.tolist())) == n
+    assert same_partition(labels, truth)
+
+
+@pytest.mark.parametrize("n", [2, 6])
+def test_a_given_count_is_used(n):
+    emb, truth = voices(n, 10, seed=5)
+    assert same_partition(cluster_embeddings(emb, count=n), truth)
+    assert len(set(cluster_embeddings(emb, count=n - 1).tolist())) == n - 1
+
+
+def test_too_few_embeddings():
+    assert cluster_embeddings(np.zeros((0, 8))).tolist() == []
+    assert cluster_embeddings(np.ones((1, 8))).tolist() == [0]
+    assert len(cluster_embeddings(np.eye(3), count=5)) == 3
+
+
+def test_speech_windows_skip_silence_and_reach_the_end():
+    sr = 16000
+    audio = np.zeros(sr * 10, dtype=np.float32)
+    audio[sr * 2 : sr * 4] = 0.1  # sound from 2 s to 4 s
+    audio[-sr // 2 :] = 0.1  # and in the last half second
+    wins = speech_windows(audio, sr)
+    assert wins and all(e - s == int(1.5 * sr) for s, e in wins)
+    assert all(audio[s:e].any() for s, e in wins)
+    assert wins[-1][1] == len(audio)
+    assert speech_windows(np.zeros(0, dtype=np.float32)) == []
+    short = speech_windows(np.full(sr // 2, 0.1, dtype=np.float32), sr)
+    assert short == [(0, sr // 2)]
+
+
+def test_six_speakers_through_windows_to_words():
+    """Six speakers' turns as windows; their (synthetic) embeddings clustered; every word
+    ends with its own speaker, numbered by first appearance."""
+    sr, per_turn = 16000, 3.0
+    order = [0, 1, 2, 3, 4, 5, 0, 2, 4, 1, 3, 5]
+    emb_by_speaker, _ = voices(6, 1, noise=0.0, seed=3)
+    rng = np.random.default_rng(0)
+    windows, embs, words = [], [], []
+    for t, spk in enumerate(order):
+        start = t * per_turn
+        for k in range(3):  # windows of 1.5 s every 0.75 s inside the turn
+            s = start + k * 0.75
+            windows.append((int(s * sr), int((s + 1.5) * sr)))
+            embs.append(emb_by_speaker[spk] + rng.normal(scale=0.05, size=emb_by_speaker.shape[1]))
+        words.append(Word(f"w{t}", start + 0.8, start + 2.2))
+    labels = cluster_embeddings(np.array(embs))
+    diar = windows_to_diarization(windows, labels, int(len(order) * per_turn * sr), sr)
+    out = assign_speakers(Transcript([Segment(" ".join(w.text for w in words), 0, 36, tuple(words))], 36.0), diar)
+    first: dict[int, int] = {}
+    for spk in order:
+        first.setdefault(spk, len(first) + 1)
+    assert [w.speaker for w in out.words] == [f"Speaker {first[s]}" for s in order]
+    assert len(out.speaker_table) == 6
