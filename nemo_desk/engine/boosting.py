@@ -140,8 +140,33 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
         model.change_decoding_strategy(cfg, verbose=False)
     else:
         model.change_decoding_strategy(cfg)
+        if setup is not None:
+            _fit_aed_vocabulary(model, _tree(setup, 1.0))
     if not loaded.cuda_graphs:  # a new decoder starts with NeMo's default (graphs on)
         set_cuda_graphs(loaded, False)
+
+
+def _fit_aed_vocabulary(model: Any, tree: dict) -> None:
+    """NeMo sizes Canary's output layer to the tokenizer's vocabulary rounded up to a
+    multiple of 8 but builds the boosting tree for the unrounded size, and adding the two
+    fails ("The size of tensor a (208) must match ... (206)"). Rebuild the tree for the
+    layer's size: the extra ids are padding the model never emits."""
+    from nemo.collections.asr.parts.context_biasing.boosting_graph_batched import (
+        BoostingTreeModelConfig, GPUBoostingTreeModel,
+    )
+
+    search = getattr(getattr(model.decoding, "decoding", None), "beam_search", None)
+    trees = getattr(search, "fusion_models", None) or []
+    size = int(model.cfg.get("head", {}).get("num_classes", 0) or 0)
+    tokenizer = model.tokenizer
+    for i, fused in enumerate(trees):
+        if isinstance(fused, GPUBoostingTreeModel) and 0 < fused.vocab_size < size:
+            # A copy of the tokenizer that reports the layer's size; same class, so
+            # NeMo still spells phrases per language with an aggregate tokenizer.
+            padded = object.__new__(type(type(tokenizer).__name__, (type(tokenizer),), {"vocab_size": size}))
+            padded.__dict__.update(tokenizer.__dict__)
+            padded.__dict__.pop("vocab_size", None)
+            trees[i] = GPUBoostingTreeModel.from_config(BoostingTreeModelConfig(**tree), tokenizer=padded)
 
 
 def _current(model: Any) -> _Setup | None:
