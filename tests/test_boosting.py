@@ -64,7 +64,8 @@ def _words(transcript):
 
 
 def _logs(events, level):
-    return [e.message for e in events if isinstance(e, LogEvent) and e.level == level]
+    """The job's log lines about the vocabulary (noise also brings "no pause found" lines)."""
+    return [e.message for e in events if isinstance(e, LogEvent) and e.level == level and "Vocabulary" in e.message]
 
 
 def test_a_list_changes_only_its_own_job_and_the_next_job_equals_a_fresh_model(digits, root, noisy):
@@ -85,7 +86,7 @@ def test_a_list_changes_only_its_own_job_and_the_next_job_equals_a_fresh_model(d
 
 def test_unspellable_phrases_are_reported_once_per_job_and_the_rest_is_boosted(digits, noisy):
     audio, _ = noisy
-    opts = TranscribeOptions(chunk_seconds=10, batch_size=1, boost=("World", "Zoë", "東京"))
+    opts = TranscribeOptions(chunk_seconds=20, batch_size=1, boost=("World", "Zoë", "東京"))
     for _ in range(2):  # each job says it once, however many batches it has
         events: list = []
         t = transcribe_array(digits, audio, opts, observer=events.append)

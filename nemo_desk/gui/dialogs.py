@@ -75,6 +75,14 @@ def pick_folder(parent: QWidget | None, title: str = "Choose a folder", start: s
     return QFileDialog.getExistingDirectory(parent, title, start)
 
 
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str:
+    """One line of text from the user; "" when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getText(parent, title, label, text=text)
+    return value.strip() if ok else ""
+
+
 def pick_model_file(parent: QWidget | None, start: str = "") -> str:
     path, _ = QFileDialog.getOpenFileName(parent, "Choose a NeMo model file", start, "NeMo models (*.nemo)")
     return path

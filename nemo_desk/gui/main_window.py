@@ -197,7 +197,8 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         c = self.options.choice()
         s = self.settings
         options = TranscribeOptions(language=c.language, target_language=c.target_language,
-                                    batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None)
+                                    batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None,
+                                    boost=c.boost, boost_strength=c.boost_strength)
         extra = {"id": job_id} if job_id else {}
         model = dataclasses.replace(c.model, cuda_graphs=s.cuda_graphs)
         return Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,

@@ -1,4 +1,4 @@
-"""What the next jobs will use: model, languages, device, formats, output folder."""
+"""What the next jobs will use: model, languages, device, vocabulary, formats, output folder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from nemo_desk.engine.catalog import CATALOG, ModelSpec, get_spec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
+from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, parse_phrases
 from nemo_desk.export import FORMATS
 from nemo_desk.gui import dialogs
 from nemo_desk.settings import Settings
@@ -28,6 +29,8 @@ class JobChoice:
     output_dir: Path | None
     language: str | None
     target_language: str | None
+    boost: tuple[str, ...] = ()
+    boost_strength: str = DEFAULT_STRENGTH
 
 
 class OptionsPanel(QGroupBox):
@@ -58,6 +61,8 @@ class OptionsPanel(QGroupBox):
         for text, value in DEVICES:
             self.device.addItem(text, value)
         form.addRow("Device:", self.device)
+
+        self._vocab_row(form)
 
         formats = QHBoxLayout()
         self.format_boxes = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
@@ -180,6 +185,51 @@ class OptionsPanel(QGroupBox):
         self.target.blockSignals(False)
         self.target.setEnabled(aed and self.target.count() > 1)
 
+    # -- vocabulary ------------------------------------------------------------------------
+    def _vocab_row(self, form: QFormLayout) -> None:
+        """Phrases to boost (names, jargon), a strength, and named lists kept in the settings."""
+        self.vocab_lists: dict[str, list[str]] = {}
+        self.vocab_edit = QLineEdit()
+        self.vocab_edit.setPlaceholderText("names and terms to spell right, comma-separated")
+        self.vocab_edit.setToolTip("Phrases the model should prefer (NeMo phrase boosting), e.g. "
+                                   "Jane Doe, Zoning Board. Matching ignores case.")
+        self.vocab_pick = QComboBox()
+        self.vocab_pick.setToolTip("Your saved vocabulary lists")
+        self.vocab_strength = QComboBox()
+        for name in STRENGTHS:
+            self.vocab_strength.addItem(name, name)
+        save = QPushButton("Save list…")
+        save.clicked.connect(self._save_vocab)
+        row = QHBoxLayout()
+        for widget, stretch in ((self.vocab_edit, 1), (self.vocab_strength, 0), (self.vocab_pick, 0), (save, 0)):
+            row.addWidget(widget, stretch)
+        form.addRow("Vocabulary:", row)
+        self.vocab_pick.activated.connect(self._vocab_chosen)
+        self.vocab_edit.textChanged.connect(self.changed)
+        self._fill_vocab_lists()
+
+    def _fill_vocab_lists(self) -> None:
+        self.vocab_pick.clear()
+        self.vocab_pick.addItem("Saved lists…", "")
+        for name in sorted(self.vocab_lists, key=str.casefold):
+            self.vocab_pick.addItem(name, name)
+
+    def _vocab_chosen(self, index: int) -> None:
+        name = self.vocab_pick.itemData(index)
+        if name:
+            self.vocab_edit.setText(", ".join(self.vocab_lists[name]))
+        self.vocab_pick.setCurrentIndex(0)
+
+    def _save_vocab(self) -> None:
+        phrases = parse_phrases(self.vocab_edit.text())
+        if not phrases:
+            dialogs.show_info(self, "Vocabulary", "Type some names or terms first, separated by commas.")
+            return
+        name = dialogs.ask_text(self, "Save vocabulary list", "Name of this list (e.g. Council meetings):")
+        if name:
+            self.vocab_lists[name] = list(phrases)
+            self._fill_vocab_lists()
+
     # -- output ----------------------------------------------------------------------------
     def _browse_output(self) -> None:
         folder = dialogs.pick_folder(self, "Write transcripts to", self.output_edit.text())
@@ -203,7 +253,8 @@ class OptionsPanel(QGroupBox):
         folder = self.output_edit.text().strip()
         output = Path(folder) if self.in_folder.isChecked() and folder else None
         return JobChoice(ref, formats, output, self.language.currentData() or None,
-                         self.target.currentData() or None)
+                         self.target.currentData() or None, parse_phrases(self.vocab_edit.text()),
+                         self.vocab_strength.currentData() or DEFAULT_STRENGTH)
 
     def load(self, settings: Settings) -> None:
         if settings.local_model_path:
@@ -220,6 +271,10 @@ class OptionsPanel(QGroupBox):
         (self.in_folder if settings.output_dir else self.next_to_source).setChecked(True)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         self.target.setCurrentIndex(max(0, self.target.findData(settings.target_language)))
+        self.vocab_lists = {k: list(v) for k, v in settings.vocabulary_lists.items()}
+        self._fill_vocab_lists()
+        self.vocab_edit.setText(settings.vocabulary)
+        self.vocab_strength.setCurrentIndex(max(0, self.vocab_strength.findData(settings.boost_strength)))
 
     def store(self, settings: Settings) -> None:
         c = self.choice()
@@ -230,3 +285,6 @@ class OptionsPanel(QGroupBox):
         settings.output_dir = str(c.output_dir) if c.output_dir else ""
         settings.language = c.language or ""
         settings.target_language = c.target_language or ""
+        settings.vocabulary = self.vocab_edit.text().strip()
+        settings.boost_strength = c.boost_strength
+        settings.vocabulary_lists = {k: list(v) for k, v in self.vocab_lists.items()}
