@@ -115,7 +115,10 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
 
     model = loaded.model
     cfg = copy.deepcopy(model.cfg.decoding)
-    section = "greedy" if loaded.family == "tdt" else "beam"
+    # Transducers read the tree from the section of their strategy (greedy_batch: greedy;
+    # malsd_batch/beam: beam); Canary only from beam.
+    greedy = loaded.family == "tdt" and str(cfg.get("strategy", "greedy_batch")).startswith("greedy")
+    section = "greedy" if greedy else "beam"
     with open_dict(cfg):
         if section not in cfg or cfg[section] is None:
             cfg[section] = {}
@@ -126,14 +129,14 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
         if setup is None:
             cfg[section].boosting_tree = original["tree"]
             cfg[section].boosting_tree_alpha = original["alpha"]
-            if section == "beam":
+            if loaded.family != "tdt":
                 cfg.strategy = original["strategy"]
                 if original["beam_size"] is not None:
                     cfg.beam.beam_size = original["beam_size"]
         else:
-            cfg[section].boosting_tree = OmegaConf.create(_tree(setup, 2.0 if section == "greedy" else 1.0))
+            cfg[section].boosting_tree = OmegaConf.create(_tree(setup, 2.0 if loaded.family == "tdt" else 1.0))
             cfg[section].boosting_tree_alpha = setup.alpha
-            if section == "beam" and cfg.get("strategy") != "beam":
+            if loaded.family != "tdt" and cfg.get("strategy") != "beam":
                 cfg.strategy = "beam"
                 cfg.beam.beam_size = 1
     if loaded.family == "tdt":
