@@ -28,6 +28,7 @@ from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
+from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, VocabularyError, parse_phrases, read_boost_file, unique
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
 from nemo_desk.export_cli import add_parsers as add_document_parsers
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="diarizer: " + ", ".join(s.id for s in DIARIZERS) + " (default: Sortformer, TitaNet above 4)")
     t.add_argument("--diarizer-path", default="", metavar="PATH.nemo",
                    help="a local Sortformer or TitaNet .nemo (trusted files only)")
+    t.add_argument("--boost", action="append", default=[], metavar="PHRASES",
+                   help='vocabulary to prefer: names and terms, comma-separated ("Ada Lovelace, ACME"); repeatable')
+    t.add_argument("--boost-file", action="append", default=[], type=Path, metavar="FILE",
+                   help="vocabulary from a text file: one phrase a line, # starts a comment; repeatable")
+    t.add_argument("--boost-strength", choices=tuple(STRENGTHS), default=DEFAULT_STRENGTH,
+                   help=f"how strongly the vocabulary is preferred (default {DEFAULT_STRENGTH})")
     t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
     t.add_argument("--retry-seconds", type=float,
                    help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} "
@@ -223,9 +230,27 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings) -> li
                                 batch_size=args.batch_size or settings.batch_size or None,
                                 chunk_seconds=args.chunk_seconds or settings.chunk_seconds or None,
                                 overlap_seconds=overlap, audio_track=args.audio_track, speakers=args.speakers,
-                                diarizer=args.diarizer, diarizer_path=str(args.diarizer_path or ""))
+                                diarizer=args.diarizer, diarizer_path=str(args.diarizer_path or ""),
+                                boost=_boost_phrases(args), boost_strength=args.boost_strength)
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
+
+
+def _boost_phrases(args: argparse.Namespace) -> tuple[str, ...]:
+    """--boost lists and --boost-file files, in order, repeats dropped. A file that cannot
+    be read stops the run before anything starts: the user asked for it. Read once."""
+    if getattr(args, "boost_phrases", None) is not None:
+        return args.boost_phrases
+    phrases = [p for text in args.boost for p in parse_phrases(text)]
+    for path in args.boost_file:
+        try:
+            phrases += read_boost_file(path)
+        except VocabularyError as exc:
+            raise SystemExit(f"nemo-desk: {exc}") from None
+    if (args.boost or args.boost_file) and not phrases:
+        raise SystemExit("nemo-desk: --boost/--boost-file gave no phrases")
+    args.boost_phrases = unique(phrases)
+    return args.boost_phrases
 
 
 def describe_result(result: JobResult) -> str:
@@ -260,6 +285,7 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
     if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
         return EXIT_FAILED
+    _boost_phrases(args)  # a bad boost file stops the run before the model loads
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:

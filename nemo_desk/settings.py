@@ -22,6 +22,7 @@ from typing import Any, Callable
 from nemo_desk.core.limits import LIMITS
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 from nemo_desk.engine.options import DEFAULT_OVERLAP_S
+from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS
 from nemo_desk.export import FORMATS, CueRules
 from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, profile_rules
 from nemo_desk.locks.fileops import FileOps
@@ -63,6 +64,11 @@ class Settings:
     language: str = ""
     target_language: str = ""
     speakers: str = "off"  # "off", "auto" or a count: the "Identify speakers" option
+    # Vocabulary (phrase boosting): the options panel's phrases and strength, and the
+    # user's named lists ("Council meetings": ["Jane Doe", ...]).
+    vocabulary: str = ""
+    boost_strength: str = DEFAULT_STRENGTH
+    vocabulary_lists: dict[str, list[str]] = field(default_factory=dict)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     splitter_state: str = ""
 
@@ -144,6 +150,7 @@ class Settings:
         checks += (
             ("device", self.device in ("auto", "cpu", "cuda")),
             ("subtitle_profile", self.subtitle_profile in PROFILE_NAMES),
+            ("boost_strength", self.boost_strength in STRENGTHS),
         )
         for name, ok in checks:
             if not ok:
@@ -167,6 +174,10 @@ def _coerce(value: Any, default: Any) -> Any:
         return float(value) if ok and value == value else None  # NaN is unusable
     if isinstance(default, str):
         return value if isinstance(value, str) else None
+    if isinstance(default, dict):  # named vocabulary lists: name -> phrases
+        ok = isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(p, str) for p in v) for k, v in value.items())
+        return {k: list(v) for k, v in value.items()} if ok else None
     if isinstance(default, list):
         return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
     return None

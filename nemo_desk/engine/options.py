@@ -25,3 +25,14 @@ class TranscribeOptions:
     speakers: str = "off"
     diarizer: str = ""  # a catalog diarizer id; "": Sortformer up to 4 speakers, TitaNet above
     diarizer_path: str = ""  # a local diarizer .nemo (Sortformer or TitaNet, told apart by its class)
+    # Vocabulary phrases the decoder should prefer (engine/boosting.py) and how strongly
+    # (engine/vocabulary.py STRENGTHS). Part of repr(), so the journal's fingerprint, and
+    # with it the reuse of saved chunks on resume, changes with the list.
+    boost: tuple[str, ...] = ()
+    boost_strength: str = "normal"
+
+    def __post_init__(self) -> None:
+        # A job read back from the journal's JSON brings a list: keep the tuple, so the
+        # options stay hashable and repr() (the fingerprint) stays the same.
+        if not isinstance(self.boost, tuple):
+            object.__setattr__(self, "boost", tuple(self.boost))

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nemo_desk.core.events import LogEvent, ObserverFn
+from nemo_desk.engine.boosting import JobBoosting
 from nemo_desk.engine.device import Precision, free_accelerator_memory, is_out_of_memory, precision_context
 from nemo_desk.engine.loader import LoadedModel, place, set_cuda_graphs
 from nemo_desk.engine.options import TranscribeOptions
@@ -74,7 +75,8 @@ class BatchRunner:
         self.loaded = loaded
         self.options = options
         self.observer = observer
-        self._run = run
+        # The job's vocabulary is set on the decoder before each call (engine/boosting.py).
+        self._run = JobBoosting(loaded, options, observer).wrap(run)
 
     def __call__(self, arrays: list[np.ndarray]) -> list[Any]:
         limit = self.loaded.batch_limit

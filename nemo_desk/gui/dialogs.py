@@ -45,6 +45,10 @@ def show_error(parent: QWidget | None, title: str, text: str, detail: str = "") 
     box.exec()
 
 
+def show_info(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+
+
 def confirm(parent: QWidget | None, title: str, text: str, ok_text: str = "OK") -> bool:
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
     ok = box.addButton(ok_text, QMessageBox.ButtonRole.AcceptRole)
@@ -69,6 +73,14 @@ def pick_files(parent: QWidget | None, start: str = "") -> list[str]:
 
 def pick_folder(parent: QWidget | None, title: str = "Choose a folder", start: str = "") -> str:
     return QFileDialog.getExistingDirectory(parent, title, start)
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str:
+    """One line of text from the user; "" when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getText(parent, title, label, text=text)
+    return value.strip() if ok else ""
 
 
 def pick_model_file(parent: QWidget | None, start: str = "") -> str:

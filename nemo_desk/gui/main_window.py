@@ -201,7 +201,8 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         s = self.settings
         options = TranscribeOptions(language=c.language, target_language=c.target_language,
                                     batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None,
-                                    overlap_seconds=s.overlap_seconds, speakers=c.speakers)
+                                    overlap_seconds=s.overlap_seconds, speakers=c.speakers,
+                                    boost=c.boost, boost_strength=c.boost_strength)
         model = replace(c.model, cuda_graphs=s.cuda_graphs)
         job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
                   options=options)

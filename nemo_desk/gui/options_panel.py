@@ -1,4 +1,4 @@
-"""What the next jobs will use: model, languages, device, formats, output folder."""
+"""What the next jobs will use: model, languages, device, vocabulary, formats, output folder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from nemo_desk.engine.catalog import CATALOG, ModelSpec, get_spec
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
+from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, parse_phrases
 from nemo_desk.export import FORMATS
 from nemo_desk.gui import dialogs
 from nemo_desk.settings import Settings
@@ -41,6 +42,8 @@ class JobChoice:
     language: str | None
     target_language: str | None
     speakers: str = "off"  # "off", "auto" or a count (engine/options.py)
+    boost: tuple[str, ...] = ()
+    boost_strength: str = DEFAULT_STRENGTH
 
 
 class OptionsPanel(QGroupBox):
@@ -88,6 +91,7 @@ class OptionsPanel(QGroupBox):
         self.speakers_box.toggled.connect(self.changed)
         self.speaker_count.currentIndexChanged.connect(self.changed)
         self.speaker_count.setEnabled(False)
+        self._vocab_row(form)
 
         formats = QHBoxLayout()
         self.format_boxes = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
@@ -213,6 +217,51 @@ class OptionsPanel(QGroupBox):
         self.target.blockSignals(False)
         self.target.setEnabled(aed and self.target.count() > 1)
 
+    # -- vocabulary ------------------------------------------------------------------------
+    def _vocab_row(self, form: QFormLayout) -> None:
+        """Phrases to boost (names, jargon), a strength, and named lists kept in the settings."""
+        self.vocab_lists: dict[str, list[str]] = {}
+        self.vocab_edit = QLineEdit()
+        self.vocab_edit.setPlaceholderText("names and terms to spell right, comma-separated")
+        self.vocab_edit.setToolTip("Phrases the model should prefer (NeMo phrase boosting), e.g. "
+                                   "Jane Doe, Zoning Board. Matching ignores case.")
+        self.vocab_pick = QComboBox()
+        self.vocab_pick.setToolTip("Your saved vocabulary lists")
+        self.vocab_strength = QComboBox()
+        for name in STRENGTHS:
+            self.vocab_strength.addItem(name, name)
+        save = QPushButton("Save list…")
+        save.clicked.connect(self._save_vocab)
+        row = QHBoxLayout()
+        for widget, stretch in ((self.vocab_edit, 1), (self.vocab_strength, 0), (self.vocab_pick, 0), (save, 0)):
+            row.addWidget(widget, stretch)
+        form.addRow("Vocabulary:", row)
+        self.vocab_pick.activated.connect(self._vocab_chosen)
+        self.vocab_edit.textChanged.connect(self.changed)
+        self._fill_vocab_lists()
+
+    def _fill_vocab_lists(self) -> None:
+        self.vocab_pick.clear()
+        self.vocab_pick.addItem("Saved lists…", "")
+        for name in sorted(self.vocab_lists, key=str.casefold):
+            self.vocab_pick.addItem(name, name)
+
+    def _vocab_chosen(self, index: int) -> None:
+        name = self.vocab_pick.itemData(index)
+        if name:
+            self.vocab_edit.setText(", ".join(self.vocab_lists[name]))
+        self.vocab_pick.setCurrentIndex(0)
+
+    def _save_vocab(self) -> None:
+        phrases = parse_phrases(self.vocab_edit.text())
+        if not phrases:
+            dialogs.show_info(self, "Vocabulary", "Type some names or terms first, separated by commas.")
+            return
+        name = dialogs.ask_text(self, "Save vocabulary list", "Name of this list (e.g. Council meetings):")
+        if name:
+            self.vocab_lists[name] = list(phrases)
+            self._fill_vocab_lists()
+
     # -- output ----------------------------------------------------------------------------
     def _browse_output(self) -> None:
         folder = dialogs.pick_folder(self, "Write transcripts to", self.output_edit.text())
@@ -237,7 +286,8 @@ class OptionsPanel(QGroupBox):
         output = Path(folder) if self.in_folder.isChecked() and folder else None
         speakers = self.speaker_count.currentData() if self.speakers_box.isChecked() else "off"
         return JobChoice(ref, formats, output, self.language.currentData() or None,
-                         self.target.currentData() or None, speakers)
+                         self.target.currentData() or None, speakers, parse_phrases(self.vocab_edit.text()),
+                         self.vocab_strength.currentData() or DEFAULT_STRENGTH)
 
     def load(self, settings: Settings) -> None:
         if settings.local_model_path:
@@ -256,6 +306,10 @@ class OptionsPanel(QGroupBox):
         self.target.setCurrentIndex(max(0, self.target.findData(settings.target_language)))
         self.speakers_box.setChecked(settings.speakers != "off")
         self.speaker_count.setCurrentIndex(max(0, self.speaker_count.findData(settings.speakers)))
+        self.vocab_lists = {k: list(v) for k, v in settings.vocabulary_lists.items()}
+        self._fill_vocab_lists()
+        self.vocab_edit.setText(settings.vocabulary)
+        self.vocab_strength.setCurrentIndex(max(0, self.vocab_strength.findData(settings.boost_strength)))
 
     def store(self, settings: Settings) -> None:
         c = self.choice()
@@ -267,3 +321,6 @@ class OptionsPanel(QGroupBox):
         settings.language = c.language or ""
         settings.target_language = c.target_language or ""
         settings.speakers = c.speakers
+        settings.vocabulary = self.vocab_edit.text().strip()
+        settings.boost_strength = c.boost_strength
+        settings.vocabulary_lists = {k: list(v) for k, v in self.vocab_lists.items()}

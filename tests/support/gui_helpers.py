@@ -42,7 +42,7 @@ class DialogRecorder:
         self.unexpected: list[str] = []
         for name in ("open_path", "copy_text", "show_error", "confirm", "confirm_quit",
                      "pick_files", "pick_folder", "pick_model_file", "edit_settings", "show_lock_error",
-                     "manage_models"):
+                     "manage_models", "ask_text", "show_info"):
             monkeypatch.setattr(dialogs, name, self._stand_in(name))
 
     def _stand_in(self, name: str) -> Callable[..., Any]:

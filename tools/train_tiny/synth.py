@@ -232,6 +232,14 @@ def continuous_recording(seed: int, seconds: float, voices: list[str], n_speaker
         utts.append(u)
         total += u.duration + sum(gap_s) / 2
     return join(utts, [float(rng.uniform(*gap_s)) for _ in utts[1:]], lead_s=0.2)
+def noise_bed(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """`audio` under steady white noise `snr_db` below the speech's power (measured over
+    the spoken samples, not the pauses): the condition that makes the tiny model mishear
+    common words, used by the vocabulary-boosting tests and benchmark."""
+    spoken = audio[np.abs(audio) > 1e-4]
+    power = float(np.mean(spoken**2)) if len(spoken) else 0.0
+    noise = rng.normal(0.0, np.sqrt(power / 10 ** (snr_db / 10)), len(audio))
+    return (audio + noise).astype(np.float32)
 
 
 def write_wav(path, audio: np.ndarray) -> None:

@@ -1,0 +1,104 @@
+"""Does boosting a word fix it where it was misheard, and only there? (trained digits model)
+
+Held-out speech (new speakers, new word sequences, tools/train_tiny/synth.py) under a
+steady noise bed 10 dB below the speech: there the model misses "world" about one time
+in two. Boosting "world" at the default strength must fix a good share of those misses
+(not all: some are heard as a quite different word), keep the other words as good as
+before, give the boosted words ordinary word times, and not write "world" into speech
+that never says it. The strengths in engine/vocabulary.py come from this measurement
+and a larger one (README "Vocabulary").
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nemo_desk.engine.loader import load_from_folder
+from nemo_desk.engine.transcriber import TranscribeOptions, transcribe_array
+from nemo_desk.engine.unpack import unpack_nemo
+from nemo_desk.locks.fileops import FileOps
+from tests.support import truth
+from tools.train_tiny import synth
+
+pytestmark = pytest.mark.slow
+WORD = "world"
+SNR_DB = 10.0
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("effect") / "digits"
+    unpack_nemo(truth.MODEL, folder, FileOps())
+    return load_from_folder(folder, "cpu")
+
+
+def _recording(seed: int, n: int, with_word: bool) -> synth.Utterance:
+    rng = np.random.default_rng(seed)
+    speakers = synth.random_speakers(rng, 6, synth.TRAIN_VOICES)
+    banks = synth.clip_banks(speakers)
+    utts = []
+    for i in range(n):
+        words = [w for w in synth.random_words(rng, int(rng.integers(3, 7))) if w != WORD] or ["one"]
+        if with_word:
+            words.insert(int(rng.integers(0, len(words) + 1)), WORD)
+        utts.append(synth.compose(words, banks[i % len(banks)], rng))
+    rec = synth.join(utts, [0.8] * (n - 1), lead_s=0.3)
+    noisy = synth.noise_bed(rec.audio, SNR_DB, np.random.default_rng(seed + 1))
+    return synth.Utterance(noisy, rec.text, rec.words, rec.speaker)
+
+
+def _run(loaded, rec, **boost):
+    t = transcribe_array(loaded, rec.audio, TranscribeOptions(chunk_seconds=30, batch_size=4, **boost))
+    return truth.transcript_words(t)
+
+
+def _score(rec, hyp):
+    """(misses of WORD, errors at other true words, insertions of WORD where it was not said)."""
+    ref = [w.word for w in rec.words]
+    said = [w for w, _, _ in hyp]
+    misses = other = inserted = 0
+    for i, j in truth.align(ref, said):
+        if i is not None and ref[i] == WORD:
+            misses += j is None or said[j] != WORD
+        elif i is None or j is None or ref[i] != said[j]:
+            other += 1
+            inserted += j is not None and said[j] == WORD
+    return misses, other - inserted, inserted
+
+
+def test_boosting_fixes_most_misses_without_errors_elsewhere_or_false_insertions(digits):
+    spoken = _recording(31, 16, with_word=True)
+    absent = _recording(32, 16, with_word=False)
+    base, boosted = _run(digits, spoken), _run(digits, spoken, boost=(WORD,))
+    base_absent, boosted_absent = _run(digits, absent), _run(digits, absent, boost=(WORD,))
+    m0, o0, i0 = _score(spoken, base)
+    m1, o1, i1 = _score(spoken, boosted)
+    ins0 = [w for w, _, _ in base_absent].count(WORD)
+    ins1 = [w for w, _, _ in boosted_absent].count(WORD)
+    print(f"\n[boosting] said {WORD} {sum(w.word == WORD for w in spoken.words)}x: misses {m0} -> {m1}, "
+          f"other errors {o0} -> {o1}, inserted where not said {i0} -> {i1}; "
+          f"audio without it: {ins0} -> {ins1}")
+    assert m0 >= 4, "the noise bed no longer makes the model miss the word: the test proves nothing"
+    # Measured (normal strength): misses 8 -> 5, other errors 17 -> 19, inserted 0 -> 0 and
+    # 0 -> 0. The 5 left are heard as other words ("three", "this", "the", "is", a gap);
+    # no strength up to 0.8 recovers them (each gives 5), stronger ones only add
+    # insertions. On 120 utterances "normal" fixed 6 of 12 misses, "strong" 9 of 12.
+    assert m0 - m1 >= max(2, m0 // 3), "boosting fixed fewer than a third of the misses"
+    assert o1 <= o0 + 2  # the other words are as good as before, give or take a shifted alignment
+    assert i1 <= i0 + 1 and ins1 <= ins0 + 1  # the word is not written where it was not said
+
+    # The boosted words carry ordinary word times: as close to the truth as the other words.
+    truth_words = truth.truth_words(spoken)
+    errs = truth.time_errors(truth_words, boosted)
+    plain = truth.time_errors(truth_words, base)
+    bound = max(0.25, float(np.percentile(np.abs(plain.start + plain.end), 95)))
+    matched = [(w, s, e) for (w, *_), s, e in zip(_matched(truth_words, boosted), errs.start, errs.end)]
+    boosted_times = [(s, e) for w, s, e in matched if w == WORD]
+    assert len(boosted_times) >= m0 - m1
+    assert all(abs(s) <= bound and abs(e) <= bound for s, e in boosted_times), (bound, boosted_times)
+
+
+def _matched(truth_words, hyp):
+    """The true words that time_errors measured, in its order (matches after alignment)."""
+    pairs = truth.align([w for w, _, _ in truth_words], [w for w, _, _ in hyp])
+    return [truth_words[i] for i, j in pairs if i is not None and j is not None and truth_words[i][0] == hyp[j][0]]
