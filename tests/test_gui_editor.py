@@ -292,6 +292,16 @@ def test_nemo_desk_open_shows_the_editor_on_the_json_or_the_media_next_to_it(doc
     QApplication.processEvents()
 
 
+def test_open_with_quit_after_show_reports_and_closes(doc_path, app_home, dialogs_rec, capsys, qtbot):
+    """What the frozen smoke test runs: the editor shows (player included), then closes."""
+    from nemo_desk.app import build_services
+    from nemo_desk.gui.editor_window import EditorWindow
+
+    assert launch_editor([str(doc_path), "--quit-after-show"], lambda **kw: build_services(**kw)) == 0
+    assert "nemo_desk: editor shown: True, player: True" in capsys.readouterr().out
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, EditorWindow) and w.isVisible()]
+
+
 def test_the_view_knows_where_every_word_is_drawn(qtbot, context, tmp_path):
     from nemo_desk.core.document import Speaker, TranscriptDocument
     from nemo_desk.core.transcript import Segment, Word

@@ -73,7 +73,7 @@ mkdir -p "$WORK/home"
 
 # --- 3. the console exe transcribes an mp4 ----------------------------------------------
 start=$(date +%s)
-if frozen "$BUNDLE/nemo-desk-cli" transcribe --model-path "$MODEL" --format srt,txt --output-dir "$WORK/out" \
+if frozen "$BUNDLE/nemo-desk-cli" transcribe --model-path "$MODEL" --format srt,txt,json --output-dir "$WORK/out" \
     "$MP4" >"$WORK/transcribe.log" 2>&1; then
   transcribe_s=$(($(date +%s) - start))
   if "$PY" - "$WORK/out/digits.srt" <<'EOF'
@@ -125,6 +125,14 @@ if frozen QT_QPA_PLATFORM=offscreen "$BUNDLE/nemo-desk" --quit-after-show >"$WOR
   say "window shown, then services attached and worker running (offscreen)"
 else
   fail "the window did not show"; tail -20 "$WORK/gui.log"
+fi
+
+# --- 5b. the transcript editor opens on the JSON, with its player (QtMultimedia) ---------
+if frozen QT_QPA_PLATFORM=offscreen "$BUNDLE/nemo-desk" open "$WORK/out/digits.json" --quit-after-show \
+    >"$WORK/editor.log" 2>&1 && grep -q "nemo_desk: editor shown: True, player: True" "$WORK/editor.log"; then
+  say "editor shown on the transcript, with its player (offscreen)"
+else
+  fail "the editor did not open"; tail -20 "$WORK/editor.log"
 fi
 
 # Where the frozen runs wrote in the fresh HOME (only the app's own folders are expected).

@@ -106,12 +106,16 @@ def close_editors(parent) -> bool:
 
 
 def launch_editor(args: Sequence[str], services_factory: Callable) -> int:
-    """`nemo-desk open FILE`: the editor alone, on one transcript."""
+    """`nemo-desk open FILE`: the editor alone, on one transcript. `--quit-after-show`
+    (the frozen smoke test) prints whether it showed, with its player, and closes it."""
     from PySide6.QtWidgets import QApplication
 
+    from nemo_desk.gui.launch import QUIT_AFTER_SHOW
     from nemo_desk.paths import AppPaths
     from nemo_desk.settings import Settings
 
+    quit_after_show = QUIT_AFTER_SHOW in args
+    args = [a for a in args if a != QUIT_AFTER_SHOW]
     if len(args) != 1 or args[0].startswith("-"):
         sys.stderr.write("usage: nemo-desk open FILE.json | MEDIA (with its .json next to it)\n")
         return 2
@@ -119,12 +123,25 @@ def launch_editor(args: Sequence[str], services_factory: Callable) -> int:
     app.setApplicationName("nemo_desk")
     warnings: list[str] = []
     settings = Settings.load(AppPaths.resolve().settings_file, warn=warnings.append)
-    services = services_factory(retry_seconds=settings.retry_seconds, path_overrides=settings.path_overrides())
+    services = services_factory(settings=settings)  # loaded once, shared with the services
     try:
         for text in warnings:
             services.logger.warning("%s", text)
         context = context_for(services, settings, lambda level, text: services.logger.warning("%s", text))
         window = open_editor(args[0], context)
-        return app.exec() if window is not None else 1
+        if window is None:
+            return 1
+        if quit_after_show:
+            import time
+
+            # Let the media finish loading first: closing mid-load makes QtMultimedia warn.
+            deadline = time.monotonic() + 20
+            while not window.player.loaded and time.monotonic() < deadline:
+                app.processEvents()
+                time.sleep(0.02)
+            print(f"nemo_desk: editor shown: {window.isVisible()}, player: {window.player.loaded}", flush=True)
+            window.close()
+            return 0
+        return app.exec()
     finally:
         services.close()
