@@ -9,7 +9,7 @@ import pytest
 from nemo_desk import cli
 from nemo_desk.engine.jobs import Job, job_from_json, job_to_json
 from nemo_desk.engine.options import TranscribeOptions
-from nemo_desk.engine.pipeline import job_fingerprint
+from nemo_desk.engine.queue import job_fingerprint
 from nemo_desk.engine.vocabulary import (
     STRENGTHS, VocabularyError, parse_boost_text, parse_phrases, read_boost_file, strength_values,
 )
