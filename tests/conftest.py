@@ -56,6 +56,21 @@ def speech_dir(tmp_path_factory) -> Path:
     return d
 
 
+@pytest.fixture(scope="session")
+def real_document(tmp_path_factory):
+    """A real transcript (JSON and SRT) of espeak-ng speech by the trained model, made once
+    per run through the CLI (about a minute): the editor's and `nemo-desk export`'s tests."""
+    from tests.support.documents import real_transcript
+
+    return real_transcript(tmp_path_factory.mktemp("real"))
+
+
+@pytest.fixture
+def doc_path(real_document, tmp_path) -> Path:
+    """A fresh copy of the real transcript and its outputs, for a test to change."""
+    return real_document.copy_to(tmp_path / "work")
+
+
 @pytest.fixture
 def app_home(tmp_path, monkeypatch) -> Path:
     """An isolated app home: models, cache, logs and temp all under tmp_path."""

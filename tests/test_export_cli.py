@@ -10,20 +10,9 @@ import pytest
 
 from nemo_desk import cli
 from nemo_desk.app import build_services
-from tests.support.documents import real_transcript
 from tests.support.export_helpers import parse_srt
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return real_transcript(tmp_path_factory.mktemp("real"))
-
-
-@pytest.fixture
-def doc_path(made, tmp_path) -> Path:
-    return made.copy_to(tmp_path / "work")
 
 
 def export(home: Path, *args: str) -> tuple[int, str, str]:

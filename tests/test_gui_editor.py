@@ -23,22 +23,11 @@ from nemo_desk.gui.editor_launch import launch_editor, open_editor
 from nemo_desk.gui.editor_window import EditorContext
 from nemo_desk.locks.fileops import FileOps
 from tests.support import audio
-from tests.support.documents import real_transcript
 from tests.support.export_helpers import parse_srt
 from tests.support.gui_helpers import GUI_MARKS, DialogRecorder, dialogs_rec  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.slow, *GUI_MARKS]
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return real_transcript(tmp_path_factory.mktemp("real"))
-
-
-@pytest.fixture
-def doc_path(made, tmp_path) -> Path:
-    return made.copy_to(tmp_path / "work")
 
 
 @pytest.fixture
