@@ -27,7 +27,7 @@ from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
 from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult
-from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, VocabularyError, parse_phrases, read_boost_file, unique
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
@@ -219,19 +219,22 @@ def _eta(elapsed: float, fraction: float) -> str:
     return f"  ETA {left // 60}:{left % 60:02d}"
 
 
-def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings) -> list[Job]:
-    """Jobs from the flags; what a flag leaves unsaid comes from settings.json."""
+def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings=None) -> list[Job]:
+    """Jobs from the flags; what a flag leaves unsaid comes from settings.json (the
+    defaults when none is given)."""
+    if settings is None:
+        from nemo_desk.settings import Settings
+
+        settings = Settings()
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())  # checked by check_transcribe
     ref = ModelRef(model_id=args.model, path=args.model_path, device=args.device,
                    cuda_graphs=settings.cuda_graphs and not args.no_cuda_graphs)
-    overlap = args.overlap_seconds if args.overlap_seconds is not None else settings.overlap_seconds
-    options = TranscribeOptions(language=args.language, target_language=args.target_language,
-                                punctuation=not args.no_punctuation,
-                                batch_size=args.batch_size or settings.batch_size or None,
-                                chunk_seconds=args.chunk_seconds or settings.chunk_seconds or None,
-                                overlap_seconds=overlap, audio_track=args.audio_track, speakers=args.speakers,
-                                diarizer=args.diarizer, diarizer_path=str(args.diarizer_path or ""),
-                                boost=_boost_phrases(args), boost_strength=args.boost_strength)
+    options = settings.job_options(language=args.language, target_language=args.target_language,
+                                   punctuation=not args.no_punctuation, batch_size=args.batch_size,
+                                   chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds,
+                                   audio_track=args.audio_track, speakers=args.speakers, diarizer=args.diarizer,
+                                   diarizer_path=str(args.diarizer_path or ""), boost=_boost_phrases(args),
+                                   boost_strength=args.boost_strength)
     return [Job(source=f, model=ref, formats=formats, output_dir=args.output_dir, options=options,
                 overwrite=args.overwrite) for f in files]
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from nemo_desk.core.limits import LIMITS
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
-from nemo_desk.engine.options import DEFAULT_OVERLAP_S
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
 from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS
 from nemo_desk.export import FORMATS, CueRules
 from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, profile_rules
@@ -73,6 +73,13 @@ class Settings:
     splitter_state: str = ""
 
     # -- derived values the engine takes ---------------------------------------------
+    def job_options(self, **chosen: Any) -> TranscribeOptions:
+        """The options a job runs with: what the front end chose (the CLI's flags, the
+        window's options panel), the settings' values for what it left unsaid (None)."""
+        defaults = {"batch_size": self.batch_size or None, "chunk_seconds": self.chunk_seconds or None,
+                    "overlap_seconds": self.overlap_seconds}
+        return TranscribeOptions(**{**defaults, **{k: v for k, v in chosen.items() if v is not None}})
+
     def cue_rules(self, profile: str | None = None) -> CueRules:
         """The rules of `profile` (default: the chosen one); "custom" is this file's values."""
         custom = CueRules(max_chars_per_line=self.max_chars_per_line, max_lines=self.max_lines,

@@ -135,13 +135,13 @@ from pathlib import Path
 from nemo_desk import cli
 from nemo_desk.engine.jobs import Job
 
-class Pipeline:  # one file whose model call takes long and cannot see the first Ctrl+C
+class Queue:  # one file whose model call takes long and cannot see the first Ctrl+C
     def run(self, job, cancel, observer):
         print("started", flush=True)
         time.sleep(60)
 
 class Services:
-    pipeline = Pipeline()
+    queue = Queue()
     def observer(self, front):
         return front
 

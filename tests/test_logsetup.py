@@ -51,7 +51,7 @@ def fresh_root():
 
 
 def fill(lines: int) -> None:
-    ours, foreign = logging.getLogger("nemo_desk"), logging.getLogger("nemo_logger.test")
+    ours, foreign = logging.getLogger("nemo_desk"), logging.getLogger("other_library.module")
     for i in range(lines):
         ours.info("line %d %s", i, "x" * 80)
         foreign.warning("foreign %d", i)
@@ -63,7 +63,7 @@ def test_rollover_works_with_one_handler_for_the_file(tmp_path, windows_rename, 
     assert "Logging error" not in capsys.readouterr().err
     assert (tmp_path / f"{LOG_FILE}.1").is_file()  # it did roll over
     text = (tmp_path / LOG_FILE).read_text(encoding="utf-8")
-    assert "[nemo_logger.test] foreign" in text and " line 99 " in text
+    assert "[other_library.module] foreign" in text and " line 99 " in text
     handlers = fresh_root.handlers + logging.getLogger("nemo_desk").handlers
     assert sum(getattr(h, "baseFilename", "") == str(tmp_path / LOG_FILE) for h in handlers) == 1
 

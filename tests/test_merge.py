@@ -154,9 +154,12 @@ def test_cli_overlap_option_reaches_the_job_and_is_checked():
     args = parser.parse_args(["transcribe", "a.wav", "--overlap-seconds", "0"])
     assert cli._jobs_from_args(args, [Path("a.wav")])[0].options.overlap_seconds == 0.0
     default = parser.parse_args(["transcribe", "a.wav"])
-    assert cli._jobs_from_args(default, [Path("a.wav")])[0].options.overlap_seconds is None
+    from nemo_desk.settings import Settings
+
+    # Unsaid on the command line: the settings' value (the shared default, 3 s).
+    assert cli._jobs_from_args(default, [Path("a.wav")])[0].options.overlap_seconds == Settings().overlap_seconds
     with pytest.raises(SystemExit, match="--overlap-seconds"):
-        cli._jobs_from_args(parser.parse_args(["transcribe", "a.wav", "--overlap-seconds", "-2"]), [Path("a.wav")])
+        cli.check_transcribe(parser.parse_args(["transcribe", "a.wav", "--overlap-seconds", "-2"]))
 
 
 def test_a_long_word_reaching_past_the_splice_does_not_pile_words_on_one_instant():

@@ -13,6 +13,7 @@ from nemo_desk.app import build_services
 from nemo_desk.engine.jobs import Job, job_from_json, job_to_json
 from nemo_desk.engine.modelref import ModelRef
 from nemo_desk.engine.options import TranscribeOptions
+from nemo_desk.engine.queue import JournalChunks
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -21,11 +22,13 @@ def run(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_speakers_value_is_checked(app_home, tmp_path, capsys):
+def test_speakers_value_is_checked(app_home, tmp_path):
+    err = io.StringIO()
     with pytest.raises(SystemExit) as exc:
-        run("transcribe", "--speakers", "many", str(tmp_path / "a.wav"))
+        cli.run(["transcribe", "--speakers", "many", str(tmp_path / "a.wav")], lambda **kw: build_services(**kw),
+                out=io.StringIO(), err=err)
     assert exc.value.code == 2
-    assert "--speakers takes auto, off or a number" in capsys.readouterr().err
+    assert "--speakers takes auto, off or a number" in err.getvalue()
 
 
 @pytest.mark.parametrize("speakers, named", [("auto", "nvidia/diar_streaming_sortformer_4spk-v2.1"),
@@ -41,7 +44,7 @@ def test_speakers_without_a_diarizer_is_one_line_naming_how_to_get_one(speakers,
     # Nothing was queued: the next --resume has nothing to do.
     s = build_services()
     try:
-        assert s.journal.jobs() == []
+        assert s.queue.journal.jobs() == []
     finally:
         s.close()
 
@@ -74,13 +77,20 @@ def test_a_job_gets_speakers_and_a_resumed_job_reuses_the_diarization(services, 
     shutil.copy(speech_dir / "hello.wav", src)
     job = Job(source=src, model=ModelRef(path=tiny_steered, device="cpu"), formats=("json",),
               options=TranscribeOptions(speakers="auto", diarizer_path=str(tiny_sortformer)))
-    services.journal.add(job.id, "b1", 0, str(src), job_to_json(job))
-    first = services.pipeline.run(job)
+    (job,) = services.queue.add([job])
+    journal = services.queue.journal
+
+    def cache() -> JournalChunks:  # what the queue hands the pipeline for this job
+        return JournalChunks(journal, job, lambda event: None)
+
+    first = services.pipeline.run(job, cache=cache())
+    journal.flush()  # as the queue does after each batch and at the job's end
     assert first.status == "done", first.failure
-    t = first.transcript
+    doc = first.transcript  # the document: a speakers table, segments refer to it by id
+    t = doc.named()  # what every export renders: display names on segments and words
     assert t.words and all(w.speaker for w in t.words) and all(s.speaker for s in t.segments)
-    assert set(t.speaker_table.values()) == {w.speaker for w in t.words}
-    assert list(t.speaker_table) == [f"S{i}" for i in range(1, len(t.speaker_table) + 1)]
+    assert {s.name for s in doc.speakers} == {w.speaker for w in t.words}
+    assert [s.id for s in doc.speakers] == [f"S{i}" for i in range(1, len(doc.speakers) + 1)]
     for seg in t.segments:
         assert {w.speaker for w in seg.words} == {seg.speaker}
 
@@ -90,9 +100,9 @@ def test_a_job_gets_speakers_and_a_resumed_job_reuses_the_diarization(services, 
         raise AssertionError("diarized again on resume")
 
     monkeypatch.setattr(model, "forward_streaming_step", no_step)
-    again = services.pipeline.run(job)
+    again = services.pipeline.run(job, cache=cache())  # an interrupted job's second run
     assert again.status == "done", again.failure
-    assert [w.speaker for w in again.transcript.words] == [w.speaker for w in t.words]
+    assert [w.speaker for w in again.transcript.named().words] == [w.speaker for w in t.words]
 
 
 def test_a_recogniser_given_as_diarizer_and_the_reverse_fail_clearly(services, tmp_path, speech_dir,

@@ -4,9 +4,7 @@ transcription, with the same array (never the file) and the same journal cache."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
@@ -15,6 +13,9 @@ from nemo_desk.core.transcript import Transcript
 from nemo_desk.engine.catalog import DEFAULT_DIARIZER_ID, EMBEDDING_DIARIZER_ID, ModelSpec, get_diarizer_spec
 from nemo_desk.engine.modelref import ModelRef
 from nemo_desk.engine.options import TranscribeOptions
+
+if TYPE_CHECKING:  # numpy comes with the first job, not with the CLI's argument checks
+    import numpy as np
 
 SORTFORMER_MAX = 4  # Sortformer's output columns
 

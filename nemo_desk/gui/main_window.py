@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import FailureKind
 from nemo_desk.engine.jobs import Job, JobResult
-from nemo_desk.engine.options import TranscribeOptions
 from nemo_desk.gui import dialogs, editor_launch
 from nemo_desk.gui.drop_area import DropArea
 from nemo_desk.gui.log_pane import LogPane
@@ -199,10 +198,8 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
     def _make_job(self, source: Path, job_id: str | None = None) -> Job:
         c = self.options.choice()
         s = self.settings
-        options = TranscribeOptions(language=c.language, target_language=c.target_language,
-                                    batch_size=s.batch_size or None, chunk_seconds=s.chunk_seconds or None,
-                                    overlap_seconds=s.overlap_seconds, speakers=c.speakers,
-                                    boost=c.boost, boost_strength=c.boost_strength)
+        options = s.job_options(language=c.language, target_language=c.target_language, speakers=c.speakers,
+                                boost=c.boost, boost_strength=c.boost_strength)
         model = replace(c.model, cuda_graphs=s.cuda_graphs)
         job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
                   options=options)
