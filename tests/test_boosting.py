@@ -70,10 +70,14 @@ def _logs(events, level):
 
 def test_a_list_changes_only_its_own_job_and_the_next_job_equals_a_fresh_model(digits, root, noisy):
     audio, _ = noisy
-    opts = TranscribeOptions(chunk_seconds=20, batch_size=2)
+    # Plain cuts: on this short clip the one word boosting flips lies where the overlapping
+    # windows' layout differs; the control below needs a change to see (the effect itself is
+    # measured with overlapping windows in test_boosting_effect.py).
+    opts = TranscribeOptions(chunk_seconds=20, batch_size=2, overlap_seconds=0.0)
     events: list = []
-    boosted = transcribe_array(digits, audio, TranscribeOptions(chunk_seconds=20, batch_size=2, boost=(WORD,),
-                                                                boost_strength="strong"), observer=events.append)
+    boosted = transcribe_array(digits, audio, TranscribeOptions(chunk_seconds=20, batch_size=2, overlap_seconds=0.0,
+                                                                boost=(WORD,), boost_strength="strong"),
+                               observer=events.append)
     assert boosting.applied(digits) == (WORD,)
     after = transcribe_array(digits, audio, opts)
     assert boosting.applied(digits) == ()

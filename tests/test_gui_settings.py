@@ -116,7 +116,9 @@ def test_settings_dialog_edits_and_applies(make_window, services, dialogs_rec, q
     dialog.max_chars.setValue(32)
     dialog.batch_size.setValue(3)
     dialog.output_dir.edit.setText("/tmp/subs")
-    assert dialog.overlap_seconds.value() == Settings().overlap_seconds > 0
+    assert dialog.overlap_seconds.value() == Settings().overlap_seconds
+    dialog.overlap_seconds.setValue(3)
+    assert dialog.result_settings().overlap_seconds == 3
     dialog.overlap_seconds.setValue(0)  # "none": plain cuts
     edited = dialog.result_settings()
     assert (edited.max_chars_per_line, edited.batch_size, edited.output_dir) == (32, 3, "/tmp/subs")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from nemo_desk.engine.chunking import FRAME_GRID_S, Window, plan_windows
-from nemo_desk.engine.options import DEFAULT_OVERLAP_S
+from nemo_desk.engine.options import RECOMMENDED_OVERLAP_S
 from nemo_desk.engine.transcriber import SAMPLE_RATE, TranscribeOptions, transcribe_array, transcribe_windows
 from tests.support import truth
 from tests.test_trained_model import loaded, report  # noqa: F401 (the module's model fixture)
@@ -64,10 +64,10 @@ def test_overlapping_windows_give_the_one_piece_words_and_times(loaded, speech, 
     """No word lost, doubled, changed or moved by more than a frame where two windows share
     audio. Far from any cut this tiny model may read a word differently with other context
     (the same kind of slip its one-piece run makes against the truth): bounded, not hidden."""
-    options = TranscribeOptions(chunk_seconds=window_s)
+    options = TranscribeOptions(chunk_seconds=window_s, overlap_seconds=RECOMMENDED_OVERLAP_S)
     merged = transcribe_array(loaded, speech.audio, options)
     plain = transcribe_array(loaded, speech.audio, TranscribeOptions(chunk_seconds=window_s, overlap_seconds=0))
-    plan = plan_windows(speech.audio, SAMPLE_RATE, window_s, DEFAULT_OVERLAP_S)
+    plan = plan_windows(speech.audio, SAMPLE_RATE, window_s, RECOMMENDED_OVERLAP_S)
     shared = [(b.start / SAMPLE_RATE, a.end / SAMPLE_RATE) for a, b in zip(plan, plan[1:])]
     cuts = [w.core_end / SAMPLE_RATE for w in plan_windows(speech.audio, SAMPLE_RATE, window_s, 0)[:-1]]
     near_plain_cuts = [(c - 1.5, c + 1.5) for c in cuts]
