@@ -95,8 +95,9 @@ def transcribe_windows(
     if reused:
         observer(LogEvent("info", f"Resuming: {reused} of {len(windows)} chunks were already transcribed"))
     # Progress counts each window's own part (cores tile the file): every second once.
-    done = sum(w.core_length for w in windows if w.index in results) / SAMPLE_RATE
-    observer(Progress("transcribing", done, duration))
+    # Counted in samples (integers): a sum of float seconds drifts past the duration.
+    done = sum(w.core_length for w in windows if w.index in results)
+    observer(Progress("transcribing", done / SAMPLE_RATE, duration))
     started = time.monotonic()
     silent = {w.index for w in windows if _is_silent(audio[w.start : w.end])}
     size = options.batch_size or loaded.default_batch or spec.default_batch_size
@@ -111,9 +112,9 @@ def transcribe_windows(
             results[window.index] = _chunk_segments(window, hyp)
             if cache is not None:  # committed at once: a crash after this loses nothing
                 cache.save(key, window.index, results[window.index])
-            done += window.core_length / SAMPLE_RATE
+            done += window.core_length
         group.clear()
-        observer(Progress("transcribing", done, duration))
+        observer(Progress("transcribing", done / SAMPLE_RATE, duration))
 
     for w in windows:
         if w.index in results:
@@ -122,8 +123,8 @@ def transcribe_windows(
             # Counted in order, among the windows around it: progress and the ETA move on
             # evenly through a long silent file instead of jumping at the start.
             results[w.index] = []
-            done += w.core_length / SAMPLE_RATE
-            observer(Progress("transcribing", done, duration))
+            done += w.core_length
+            observer(Progress("transcribing", done / SAMPLE_RATE, duration))
             continue
         group.append(w)
         if len(group) >= size:
