@@ -140,7 +140,8 @@ say "written under the fresh HOME: $(cd "$WORK/home" && find . -mindepth 1 -maxd
 
 # --- 6. sizes -------------------------------------------------------------------------------
 say "largest parts of $BUNDLE/_internal (MB):"
-du -sm "$BUNDLE"/_internal/* | sort -rn | head -12 | sed 's/^/    /'
+# sed, not head: head stops reading, and under pipefail sort's SIGPIPE (141) would end the script.
+du -sm "$BUNDLE"/_internal/* | sort -rn | sed -n '1,12s/^/    /p'
 if [ "$compare" = 1 ]; then
   if [ -x build/full/dist/nemo-desk/nemo-desk-cli ] && [ "${REBUILD_FULL:-0}" != 1 ]; then
     say "comparing with the build without exclusions from $(date -r build/full/dist/nemo-desk '+%F %T') (REBUILD_FULL=1 redoes it)"
@@ -152,7 +153,7 @@ if [ "$compare" = 1 ]; then
   say "without exclusions: ${full_mb} MB; the exclusions save $((full_mb - size_mb)) MB; largest differences (MB):"
   join -a1 -e0 -o 0,1.2,2.2 <(cd build/full/dist/nemo-desk/_internal && du -sm -- * | awk '{print $2, $1}' | sort) \
     <(cd "$BUNDLE/_internal" && du -sm -- * | awk '{print $2, $1}' | sort) \
-    | awk '$2 != $3 {print $2 - $3, $1}' | sort -rn | head -12 | sed 's/^/    /'
+    | awk '$2 != $3 {print $2 - $3, $1}' | sort -rn | sed -n '1,12s/^/    /p'
 fi
 
 say "build time: $build_s; bundle size: ${size_mb} MB ($(du -sh "$BUNDLE" | cut -f1))"
