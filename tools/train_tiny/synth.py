@@ -197,9 +197,10 @@ def held_out_set(seed: int, n: int, voices: list[str], n_speakers: int = 8,
     return out
 
 
-def long_recording(seed: int, seconds: float, voices: list[str], n_speakers: int = 6,
-                   pause_s: tuple[float, float] = (0.6, 1.5)) -> Utterance:
-    """A recording of about `seconds`: utterances of several speakers with pauses between."""
+def _turns(seed: int, seconds: float, voices: list[str], n_speakers: int, n_words: tuple[int, int],
+           between_s: tuple[float, float], start_s: float, **compose_kw) -> Utterance:
+    """About `seconds` of utterances by `n_speakers` random speakers, `between_s` apart
+    (the random draws in a fixed order: a seed always gives the same recording)."""
     rng = np.random.default_rng(seed)
     speakers = random_speakers(rng, n_speakers, voices)
     banks = clip_banks(speakers)
@@ -207,12 +208,17 @@ def long_recording(seed: int, seconds: float, voices: list[str], n_speakers: int
     total = 0.0
     while total < seconds:
         k = int(rng.integers(n_speakers))
-        words = random_words(rng, int(rng.integers(3, 10)))
-        u = compose(words, banks[k], rng, lead_s=(0.0, 0.05), tail_s=(0.0, 0.05), speaker=speakers[k].describe())
+        words = random_words(rng, int(rng.integers(*n_words)))
+        u = compose(words, banks[k], rng, speaker=speakers[k].describe(), **compose_kw)
         utts.append(u)
-        total += u.duration + sum(pause_s) / 2
-    pauses = [float(rng.uniform(*pause_s)) for _ in utts[1:]]
-    return join(utts, pauses, lead_s=0.3)
+        total += u.duration + sum(between_s) / 2
+    return join(utts, [float(rng.uniform(*between_s)) for _ in utts[1:]], lead_s=start_s)
+
+
+def long_recording(seed: int, seconds: float, voices: list[str], n_speakers: int = 6,
+                   pause_s: tuple[float, float] = (0.6, 1.5)) -> Utterance:
+    """A recording of about `seconds`: utterances of several speakers with pauses between."""
+    return _turns(seed, seconds, voices, n_speakers, (3, 10), pause_s, 0.3, lead_s=(0.0, 0.05), tail_s=(0.0, 0.05))
 
 
 def continuous_recording(seed: int, seconds: float, voices: list[str], n_speakers: int = 4,
@@ -220,18 +226,8 @@ def continuous_recording(seed: int, seconds: float, voices: list[str], n_speaker
     """Continuous speech of about `seconds`: turns of several speakers with no pause longer
     than `gap_s` anywhere, between words or between turns (fast talkers, a panel that
     talks over each other's ends): no quiet point for a cut to hide in."""
-    rng = np.random.default_rng(seed)
-    speakers = random_speakers(rng, n_speakers, voices)
-    banks = clip_banks(speakers)
-    utts: list[Utterance] = []
-    total = 0.0
-    while total < seconds:
-        k = int(rng.integers(n_speakers))
-        u = compose(random_words(rng, int(rng.integers(5, 16))), banks[k], rng, gap_s=gap_s, long_gap_share=0.0,
-                    lead_s=(0.0, 0.001), tail_s=(0.0, 0.001), speaker=speakers[k].describe())
-        utts.append(u)
-        total += u.duration + sum(gap_s) / 2
-    return join(utts, [float(rng.uniform(*gap_s)) for _ in utts[1:]], lead_s=0.2)
+    return _turns(seed, seconds, voices, n_speakers, (5, 16), gap_s, 0.2, gap_s=gap_s, long_gap_share=0.0,
+                  lead_s=(0.0, 0.001), tail_s=(0.0, 0.001))
 def noise_bed(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """`audio` under steady white noise `snr_db` below the speech's power (measured over
     the spoken samples, not the pauses): the condition that makes the tiny model mishear
