@@ -35,6 +35,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing Python packages (a few minutes the first time)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[dev]"
+  .venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[dev,cluster]"
   echo "$want" > "$stamp"
 fi
