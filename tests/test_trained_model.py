@@ -10,6 +10,7 @@ are known to the sample.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from dataclasses import dataclass
@@ -21,11 +22,11 @@ import pytest
 from nemo_desk import cli
 from nemo_desk.app import build_services
 from nemo_desk.engine.catalog import local_spec
-from nemo_desk.engine.chunking import plan_windows
+from nemo_desk.engine.chunking import FRAME_GRID_S, Window, plan_windows
 from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.engine.jobs import Job
 from nemo_desk.engine.models import ModelRef
-from nemo_desk.engine.transcriber import SAMPLE_RATE, transcribe_array
+from nemo_desk.engine.transcriber import SAMPLE_RATE, TranscribeOptions, transcribe_array, transcribe_windows
 from tests.support import audio, truth
 from tests.support.export_helpers import parse_srt, parse_vtt
 from tests.support.gui_helpers import GUI_MARKS, no_leaks  # noqa: F401 (fixture)
@@ -142,14 +143,12 @@ def test_held_out_speech_of_voices_never_heard_in_training(loaded, unseen):
 
 
 # -- a 10-minute file through the CLI -----------------------------------------------------
-def test_ten_minute_file_chunked_wer_and_nothing_lost_or_doubled_at_cuts(long_case):
+def test_ten_minute_file_chunked_wer_and_nothing_lost_or_doubled_at_cuts(long_case, loaded):
     from nemo_desk.media import Ffmpeg, decode
 
     rec = long_case.rec
     assert 590 <= rec.duration <= 640
     words = truth.json_words(long_case.out / "ten minutes.json")
-    ref = [w.word for w in rec.words]
-    hyp = [w for w, _, _ in words]
     s = scores(rec, words)
     report("10-minute file", **s)
     assert s["wer"] <= MAX_WER
@@ -160,23 +159,32 @@ def test_ten_minute_file_chunked_wer_and_nothing_lost_or_doubled_at_cuts(long_ca
     # The cuts the pipeline made: the same plan from the same decoded audio.
     samples = decode(long_case.wav, Ffmpeg.locate(os.environ))
     chunk_s = local_spec(str(MODEL), "tdt").max_chunk_s
-    cuts = [w.core_end / SAMPLE_RATE for w in plan_windows(samples, SAMPLE_RATE, chunk_s, DEFAULT_OVERLAP_S)[:-1]]
-    assert len(cuts) >= 9
+    plan = plan_windows(samples, SAMPLE_RATE, chunk_s, DEFAULT_OVERLAP_S)
+    cuts = [w.core_end / SAMPLE_RATE for w in plan[:-1]]
+    assert len(cuts) >= 9 and all(w.quiet_cut for w in plan)
     for c in cuts:  # every cut falls between words (in a pause), never inside one
         assert not [w for w in rec.words if w.start < c < w.end], f"cut at {c:.2f} s splits a word"
-    # Around every cut no word is lost or doubled: the two true words either side of the
-    # cut each come out once, with nothing inserted between them (a fragment heard twice
-    # would be), and the two words next to the cut are exactly right and on their own side.
-    # (Recognition slips further away are the model's and are counted in the WER above.)
-    pairs = truth.align(ref, hyp)
+    # Around every cut no word is lost, doubled or changed by the cut: the words within
+    # 2 s of it are the words the model hears there with the cut in the middle of its
+    # audio (a 16 s window centred on the cut, on the same frame grid). Not the truth: this
+    # tiny model slips on about one word in a hundred wherever it is (read in one piece,
+    # this file loses "one" at 484.8 s, 1.8 s before a cut), and the cut is not to blame.
+    grid = int(FRAME_GRID_S * SAMPLE_RATE)
+    centred = [Window(k, int((c - 8) * SAMPLE_RATE) // grid * grid, int((c + 8) * SAMPLE_RATE), 0, 0)
+               for k, c in enumerate(cuts)]
+    centred = [dataclasses.replace(w, core_start=w.start, core_end=w.end) for w in centred]
+    heard = truth.transcript_words(transcribe_windows(loaded, samples, centred, TranscribeOptions(batch_size=4)))
     for c in cuts:
-        before = max(k for k, (i, _) in enumerate(pairs) if i is not None and rec.words[i].end < c)
-        around = pairs[before - 1 : before + 3]
-        shown = [(ref[i] if i is not None else None, hyp[j] if j is not None else None) for i, j in around]
-        assert len(around) == 4 and all(i is not None and j is not None for i, j in around), f"cut at {c:.2f} s: {shown}"
-        for i, j in around[1:3]:
-            assert ref[i] == hyp[j], f"cut at {c:.2f} s: {ref[i]!r} heard as {hyp[j]!r}"
-            assert (words[j][1] < c) == (rec.words[i].end < c), f"cut at {c:.2f} s: {hyp[j]!r} on the wrong side"
+        near = [(w, round(s / FRAME_GRID_S)) for w, s, _ in words if abs(s - c) <= 2.0]
+        alone = [(w, round(s / FRAME_GRID_S)) for w, s, _ in heard if abs(s - c) <= 2.0]
+        assert len(near) >= 2, f"cut at {c:.2f} s: no words near it"
+        assert [w for w, _ in near] == [w for w, _ in alone], f"cut at {c:.2f} s: {near} != {alone}"
+        assert all(abs(a - b) <= 1 for (_, a), (_, b) in zip(near, alone)), f"cut at {c:.2f} s: {near} != {alone}"
+    # And a cut in a pause leaves each word on its side: none starts in the pause.
+    for c in cuts:
+        gap = max((w for w in rec.words if w.end < c), key=lambda w: w.end).end, \
+            min((w for w in rec.words if w.start > c), key=lambda w: w.start).start
+        assert not [w for w, s, _ in words if gap[0] + 0.1 < s < gap[1] - 0.1], f"cut at {c:.2f} s: a word in its pause"
 
 
 def test_subtitle_cues_contain_the_times_of_the_words_they_show(long_case):

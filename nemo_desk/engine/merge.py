@@ -32,6 +32,11 @@ TIME_TOLERANCE_S = 0.25
 # A contiguous run shorter than this share of the overlap's words is not trusted alone
 # (one coincidental match); the LCS over the whole overlap decides then.
 MIN_RUN_SHARE = 0.5
+# A word that starts (ends) this close to a window's start (end) may be a fragment of a
+# word the window heard only part of: it is trusted only from the neighbouring window,
+# which holds that stretch whole. Half a short word: a real word there is also read by
+# the neighbour, so dropping one window's copy loses nothing.
+EDGE_GUARD_S = 0.15
 _NOT_WORD = re.compile(r"[^\w']+")
 
 
@@ -108,6 +113,9 @@ def splice(left: list[Item], right: list[Item], overlap: tuple[float, float], cu
     """`left` (all words so far) followed by `right` (the next window's reading), with the
     readings of `overlap` (start, end seconds) aligned and spliced nearest `cut`."""
     lo, hi = overlap
+    if hi - lo > 2 * EDGE_GUARD_S:
+        left = [it for it in left if not (it.word.end > hi - EDGE_GUARD_S and it.word.start >= lo)]
+        right = [it for it in right if not (it.word.start < lo + EDGE_GUARD_S and it.word.end <= hi)]
     a0 = next((i for i, it in enumerate(left) if it.word.end > lo - tol), len(left))
     b1 = next((j for j, it in enumerate(right) if it.word.start >= hi + tol), len(right))
     a, b = left[a0:], right[:b1]

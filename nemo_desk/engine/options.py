@@ -8,11 +8,10 @@ from dataclasses import dataclass
 # speech (README, Performance): 3 s gives every word near a cut 1.5 s of context on both
 # sides and costs 30/(30-3) = 1.11x the model time with 30 s windows.
 RECOMMENDED_OVERLAP_S = 3.0
-# Not on by default yet: with the overlap's shorter windows the cuts move, and on the
-# 10-minute test recording with pauses one cut then fell right after a word whose tail the
-# next window heard as a fragment ("okay" + "o"), which plain cuts there never did.
-# Until the planner keeps quiet cuts clear of word tails, overlap is the user's choice.
-DEFAULT_OVERLAP_S = 0.0
+# On by default: every cut, in a pause or not, reaches into the neighbour. Window edges
+# sit in the quietest point near them (engine/chunking.py) and the merge trusts a word
+# near an edge only from the window that holds it whole (engine/merge.py).
+DEFAULT_OVERLAP_S = RECOMMENDED_OVERLAP_S
 
 
 @dataclass(frozen=True)
