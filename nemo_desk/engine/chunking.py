@@ -10,9 +10,13 @@ readings of the shared stretch are merged by engine/merge.py. Pure numpy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from nemo_desk.engine.vad import SpeechMap
 
 FRAME_S = 0.02  # energy frame: 20 ms
 SMOOTH_S = 0.2  # a quiet point must be quiet for about this long, not one lucky frame
@@ -25,6 +29,13 @@ ABSOLUTE_QUIET_DB = -50.0
 # same frame times, which makes the readings of an overlap line up exactly.
 FRAME_GRID_S = 0.08
 SEARCH_WITH_OVERLAP_S = 8.0
+# With a speech detector: frames without speech rank this far below their level (below
+# any speech), and a stretch without speech at least SKIP_MIN_S long is not sent to the
+# model, except SPEECH_CONTEXT_S at each end, which stays with the speech beside it (the
+# detector's edges are not exact to the syllable, and the model wants a little lead-in).
+NOT_SPEECH_DB = 60.0
+SKIP_MIN_S = 6.0
+SPEECH_CONTEXT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,7 @@ class Window:
     core_start: int
     core_end: int
     quiet_cut: bool = True  # as Chunk.quiet_cut, for the cut that ends the core
+    speech: bool = True  # False: the speech detector heard none here; the model is not asked
 
     def seconds(self, sample_rate: int) -> tuple[float, float]:
         return self.start / sample_rate, self.end / sample_rate
@@ -141,18 +153,46 @@ class Window:
         return self.core_end - self.core_start
 
 
-def plan_windows(audio: np.ndarray, sample_rate: int, max_window_s: float, overlap_s: float) -> list[Window]:
+def plan_windows(audio: np.ndarray, sample_rate: int, max_window_s: float, overlap_s: float,
+                 speech: SpeechMap | None = None) -> list[Window]:
     """Windows of at most `max_window_s` (plus less than one frame of grid alignment) whose
-    neighbours share `overlap_s` seconds of audio around each cut.
+    neighbours share up to `overlap_s` seconds of audio around each cut.
 
     The cuts are planned by `plan_chunks` with room left for the overlap, so they still
     fall at quiet points where there are any; the splice of two readings then lands in
-    that pause. `overlap_s` 0 gives today's plain chunks (no merge needed).
+    that pause. `overlap_s` 0 gives today's plain chunks (no merge needed). With `speech`
+    (engine/vad.py) cuts go where speech pauses, whatever the level, and long stretches
+    without speech become windows of their own that the model never hears (`speech=False`).
     """
     total = len(audio)
+    hop = max(1, int(sample_rate * FRAME_S))
+    energy = frame_energy_db(audio, sample_rate)
+    regions = [(0, total, True)]
+    if speech is not None:
+        # Not speech (music, noise, a pause) ranks below any speech at its level: the cut
+        # search then picks a pause in speech over a quiet syllable.
+        energy = np.where(speech.per_frame(hop, len(energy)), energy, energy - NOT_SPEECH_DB)
+        grid = int(FRAME_GRID_S * sample_rate)
+        regions = speech.regions(total, grid, int(SKIP_MIN_S * sample_rate), int(SPEECH_CONTEXT_S * sample_rate))
+    windows: list[Window] = []
+    for lo, hi, spoken in regions:
+        if not spoken:
+            windows.append(Window(len(windows), lo, hi, lo, hi, True, speech=False))
+            continue
+        for w in _plan_region(audio, sample_rate, energy, lo, hi, max_window_s, overlap_s):
+            windows.append(replace(w, index=len(windows)))
+    return windows
+
+
+def _plan_region(audio: np.ndarray, sample_rate: int, energy: np.ndarray, lo: int, hi: int,
+                 max_window_s: float, overlap_s: float) -> list[Window]:
+    """`plan_windows` for `lo`..`hi` (samples; `lo` on the frame grid) of the audio."""
+    hop = max(1, int(sample_rate * FRAME_S))
+    piece, levels = audio[lo:hi], energy[lo // hop : -(-hi // hop)]
+    total = hi - lo
     if overlap_s <= 0 or total <= int(max_window_s * sample_rate):
-        return [Window(c.index, c.start, c.end, c.start, c.end, c.quiet_cut)
-                for c in plan_chunks(audio, sample_rate, max_window_s)]
+        return [Window(c.index, lo + c.start, lo + c.end, lo + c.start, lo + c.end, c.quiet_cut)
+                for c in plan_chunks(piece, sample_rate, max_window_s, energy=levels)]
     # A window must keep at least half its length for its own core; longer overlaps
     # are shortened (they would cost more model time than they give context).
     overlap_s = min(overlap_s, max_window_s / 2)
@@ -163,17 +203,17 @@ def plan_windows(audio: np.ndarray, sample_rate: int, max_window_s: float, overl
     # half a chunk): with overlap a cut in speech costs nothing, while each cut costs the
     # overlap again in model time. Measured on continuous speech with 30 s windows and 3 s
     # overlap: 1.154x the audio sent with the wide search, 1.125x with 8 s.
-    energy = frame_energy_db(audio, sample_rate)
-    chunks = plan_chunks(audio, sample_rate, limit, search_s=min(SEARCH_WITH_OVERLAP_S, limit / 2), energy=energy)
+    chunks = plan_chunks(piece, sample_rate, limit, search_s=min(SEARCH_WITH_OVERLAP_S, limit / 2), energy=levels)
     windows = []
     for k, c in enumerate(chunks):
+        a, b = lo + c.start, lo + c.end
         # Every cut reaches into the neighbour, a cut in a pause too: the first word after a
-        # pause heard with silence alone before it was misread (measured on the 10-minute
+        # pause, heard with silence alone before it, was misread (measured on the 10-minute
         # test recording: "okay" as "okay o" for every window start in the 1.4 s pause, and
         # read right once the window began on the words before the pause).
-        start = _quiet_edge(energy, sample_rate, c.start - half, c.start - half // 2, grid) if k else 0
-        end = _quiet_edge(energy, sample_rate, c.end + half // 2, c.end + half, 1) if k + 1 < len(chunks) else total
-        windows.append(Window(c.index, start, min(end, total), c.start, c.end, c.quiet_cut))
+        start = _quiet_edge(energy, sample_rate, a - half, a - half // 2, grid) if k else lo
+        end = _quiet_edge(energy, sample_rate, b + half // 2, b + half, 1) if k + 1 < len(chunks) else hi
+        windows.append(Window(c.index, max(lo, start), min(end, hi), a, b, c.quiet_cut))
     return windows
 
 

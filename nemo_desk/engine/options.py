@@ -24,6 +24,9 @@ class TranscribeOptions:
     audio_track: int | None = None  # counting from 1, of a file with several; None: the first
     # Audio shared by neighbouring windows, merged word by word; 0: plain cuts (no merge).
     overlap_seconds: float | None = None  # None: the transcriber's default
+    # Silero VAD places cuts where speech pauses and keeps long stretches without speech
+    # from the model (engine/vad.py); False: cuts by level alone, every stretch is read.
+    speech_detection: bool = True
     # Who said what: "off", "auto" (count estimated) or a number ("3": Sortformer takes it
     # as an upper bound, the embedding path as the count). Strings so jobs stay plain JSON.
     speakers: str = "off"

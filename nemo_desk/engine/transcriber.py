@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from nemo_desk.engine.loader import LoadedModel
 from nemo_desk.engine.merge import merge_windows
 from nemo_desk.engine.options import DEFAULT_OVERLAP_S, TranscribeOptions
 from nemo_desk.engine.runner import BatchRunner
+
+if TYPE_CHECKING:
+    from nemo_desk.engine.vad import SpeechMap
 
 __all__ = ["BatchRunner", "ChunkCache", "TranscribeOptions", "transcribe_array"]
 
@@ -63,13 +66,29 @@ def transcribe_array(
     audio = np.ascontiguousarray(audio, dtype=np.float32)
     chunk_s = options.chunk_seconds or loaded.spec.max_chunk_s
     overlap_s = DEFAULT_OVERLAP_S if options.overlap_seconds is None else max(0.0, options.overlap_seconds)
-    windows = plan_windows(audio, SAMPLE_RATE, chunk_s, overlap_s)
+    windows = plan_windows(audio, SAMPLE_RATE, chunk_s, overlap_s, _speech(audio, options, observer))
     loud_cuts = [w for w in windows[:-1] if not w.quiet_cut]
     if loud_cuts and overlap_s <= 0:  # with overlap a cut in speech is merged, not lost
         at = ", ".join(f"{w.core_end / SAMPLE_RATE:.0f} s" for w in loud_cuts[:5])
         observer(LogEvent("warning", f"No pause found near {at}; a word there may be cut."))
     return transcribe_windows(loaded, audio, windows, options, cancel, observer, source, runner, cache,
                               plan_key(windows, overlap_s), chunk_s)
+
+
+def _speech(audio: np.ndarray, options: TranscribeOptions, observer: ObserverFn) -> SpeechMap | None:
+    """Where people speak, or None: detection off, unavailable (said in the log), or no
+    speech heard anywhere. Such a file is read as before, every stretch of it: the
+    detector can miss an unusual voice (singing, a child) and a whole file lost to it
+    would be worse than the model time it saves."""
+    if not options.speech_detection or len(audio) == 0:
+        return None
+    from nemo_desk.engine.vad import SPEECH_THRESHOLD, detect_speech  # torch: with the first job
+
+    speech, why = detect_speech(audio, SAMPLE_RATE)
+    if speech is None:
+        observer(LogEvent("warning", f"{why}; cuts are placed by the audio level alone."))
+        return None
+    return speech if bool(np.any(speech.probs > SPEECH_THRESHOLD)) else None
 
 
 def transcribe_windows(
@@ -99,7 +118,7 @@ def transcribe_windows(
     done = sum(w.core_length for w in windows if w.index in results)
     observer(Progress("transcribing", done / SAMPLE_RATE, duration))
     started = time.monotonic()
-    silent = {w.index for w in windows if _is_silent(audio[w.start : w.end])}
+    silent = {w.index for w in windows if not w.speech or _is_silent(audio[w.start : w.end])}
     size = options.batch_size or loaded.default_batch or spec.default_batch_size
     group: list[Window] = []
 
@@ -142,7 +161,8 @@ def transcribe_windows(
         target_language=options.target_language if options.target_language != options.language else None,
         has_word_times=any(s.words for s in segments) or (spec.timestamps and not segments),
         meta={"chunks": len(windows), "reused_chunks": reused, "device": loaded.device,
-              "silent_chunks": len(silent), "seconds": round(time.monotonic() - started, 3)},
+              "silent_chunks": len(silent), "no_speech_chunks": sum(1 for w in windows if not w.speech),
+              "seconds": round(time.monotonic() - started, 3)},
     )
 
 
