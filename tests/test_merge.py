@@ -197,7 +197,7 @@ def test_every_cut_overlaps_and_window_edges_sit_in_pauses():
     point near them: between words, so no window hears a fragment."""
     rng = np.random.default_rng(11)
     parts, pauses, t = [], [], 0.0
-    for k in range(80):  # words of 0.6 s, then 0.25 s of near silence
+    for _ in range(80):  # words of 0.6 s, then 0.25 s of near silence
         parts.append((rng.standard_normal(int(0.6 * SR)) * 0.1).astype(np.float32))
         parts.append((rng.standard_normal(int(0.25 * SR)) * 1e-4).astype(np.float32))
         pauses.append((t + 0.6, t + 0.85))

@@ -2,6 +2,7 @@
 espeak-ng speech with long stretches of silence, noise and music between (synthesised,
 seeded): windows cover every spoken word, and the stretches without speech cost no model
 time. The model-backed reading is in test_vad_reading below."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,11 @@ def recording():
     """Speech, 20 s of silence, speech, 15 s of music, speech, 12 s of noise, speech."""
     rng = np.random.default_rng(77)
     utts = synth.held_out_set(7070, 16, truth.TRAIN_VOICES, n_speakers=4)
-    gaps = {4: _blank(np.zeros(20 * SR, np.float32)), 8: _blank(_music(15.0, rng)),
-            12: _blank((rng.standard_normal(12 * SR) * 0.05).astype(np.float32))}
+    gaps = {
+        4: _blank(np.zeros(20 * SR, np.float32)),
+        8: _blank(_music(15.0, rng)),
+        12: _blank((rng.standard_normal(12 * SR) * 0.05).astype(np.float32)),
+    }
     parts = []
     for k, u in enumerate(utts):
         if k in gaps:

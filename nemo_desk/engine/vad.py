@@ -10,6 +10,7 @@ to the model (engine/chunking.py).
 Imported with the first job, never at start-up (torch). If the detector cannot load,
 `detect_speech` says why and returns None: the planner then falls back to the level.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ MAX_BATCH = 256
 @dataclass(frozen=True)
 class SpeechMap:
     """Speech probability per VAD frame (VAD_FRAME samples) from the start of the audio."""
+
     probs: np.ndarray
     sample_rate: int
 
@@ -50,7 +52,6 @@ class SpeechMap:
         if len(self.probs) == 0:
             return np.zeros(n, dtype=bool)
         return self.probs[idx] > SPEECH_THRESHOLD
-
 
     def regions(self, total: int, grid: int, min_gap: int, context: int) -> list[tuple[int, int, bool]]:
         """`0..total` (samples) as consecutive (start, end, has_speech) stretches: every run
