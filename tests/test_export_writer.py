@@ -36,7 +36,7 @@ def fileops(events: list) -> FileOps:
 
 @pytest.fixture
 def ledger(tmp_path: Path, fileops: FileOps) -> OutputLedger:
-    return OutputLedger(tmp_path / "app data" / "outputs.json", fileops)
+    return OutputLedger(tmp_path / "app data" / "outputs.db", fileops)
 
 
 @pytest.fixture
@@ -207,12 +207,15 @@ def test_ledger_keys_are_absolute_and_case_folded_like_the_os(tmp_path, monkeypa
 
 def test_damaged_ledger_treats_files_as_the_users(source, fileops, ledger) -> None:
     (ours,) = write(make_transcript(), source, fileops, ledger, formats=["srt"])
-    ledger.path.write_text("{not json", encoding="utf-8")
+    ledger.close()  # damaged while the app was not running
+    ledger.path.write_bytes(b"{not a database" * 100)
     assert not OutputLedger(ledger.path, fileops).owns(ours.path)
     (w,) = write(make_transcript("again"), source, fileops, OutputLedger(ledger.path, fileops), formats=["srt"])
     assert w.renamed_from == ours.path
-    assert json.loads(ledger.path.read_text(encoding="utf-8"))["version"] == 1
-    assert temp_leftovers(ledger.path.parent) == []
+    # The damaged file is kept for a bug report; the new ledger knows the new output.
+    (aside,) = ledger.path.parent.glob("outputs.db.damaged-*")
+    assert aside.read_bytes().startswith(b"{not a database")
+    assert OutputLedger(ledger.path, fileops).owns(w.path)
 
 
 def test_ledger_merges_records_from_another_process(tmp_path, source, fileops, ledger) -> None:
