@@ -17,6 +17,7 @@ from nemo_desk.export import ledger as ledger_module
 from nemo_desk.export.writer import rename_warnings
 from nemo_desk.locks.fileops import FileOps, RetryPolicy
 from nemo_desk.locks.lockerror import LockError
+from tests.support.windows import FakeWindows
 
 
 def make_transcript(text: str = "Hello world.") -> Transcript:
@@ -389,10 +390,8 @@ def test_output_folder_cannot_be_created(tmp_path, source, fileops, ledger, monk
         write(make_transcript(), source, fileops, ledger, output_dir=tmp_path / "new")
 
 
-def winlock() -> PermissionError:
-    exc = PermissionError(errno.EACCES, "The process cannot access the file because it is being used")
-    exc.winerror = 32  # ERROR_SHARING_VIOLATION, as Windows reports a scanner's handle
-    return exc
+def winlock() -> OSError:
+    return FakeWindows.error(32)  # ERROR_SHARING_VIOLATION, as Windows reports a scanner's handle
 
 
 def test_transient_lock_on_replace_is_waited_out(source, fileops, ledger, events, monkeypatch) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from nemo_desk.core import longpaths
 from nemo_desk.core.errors import ExportError
 from nemo_desk.core.longpaths import PREFIX_FROM, long_path
 from nemo_desk.core.transcript import Segment, Transcript, Word
@@ -61,8 +60,7 @@ def test_an_already_prefixed_path_is_not_prefixed_twice():
     assert long_path(done, platform="win32") == done
 
 
-def test_the_platform_defaults_to_this_one(monkeypatch):
-    monkeypatch.setattr(longpaths.sys, "platform", "win32")
+def test_the_platform_defaults_to_this_one(monkeypatch, fake_windows):
     assert long_path(DEEP_WIN + "\\talk.srt").startswith("\\\\?\\C:\\")
 
 
