@@ -66,6 +66,13 @@ def _score(rec, hyp):
     return misses, other - inserted, inserted
 
 
+def _missed(rec, hyp) -> set[int]:
+    """Positions (in the true words) of the spoken WORDs the transcript does not have."""
+    ref = [w.word for w in rec.words]
+    said = [w for w, _, _ in hyp]
+    return {i for i, j in truth.align(ref, said) if i is not None and ref[i] == WORD and (j is None or said[j] != WORD)}
+
+
 def test_boosting_fixes_most_misses_without_errors_elsewhere_or_false_insertions(digits):
     spoken = _recording(31, 16, with_word=True)
     absent = _recording(32, 16, with_word=False)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from nemo_desk.core.events import LogEvent, ObserverFn
+from nemo_desk.engine.boost_check import CheckedSearch, word_starts
 from nemo_desk.engine.device import is_out_of_memory
 from nemo_desk.engine.loader import LoadedModel, set_cuda_graphs
 from nemo_desk.engine.options import TranscribeOptions
@@ -47,6 +48,8 @@ class _Setup:
     spellings: tuple[str, ...]
     alpha: float
     context_score: float
+    depth_scaling: float
+    max_deficit: float | None  # engine/boost_check.py; None: keep whatever the boost writes
     lang: str
 
 
@@ -134,19 +137,50 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
                 if original["beam_size"] is not None:
                     cfg.beam.beam_size = original["beam_size"]
         else:
-            cfg[section].boosting_tree = OmegaConf.create(_tree(setup, 2.0 if loaded.family == "tdt" else 1.0))
+            depth = setup.depth_scaling if loaded.family == "tdt" else 1.0
+            cfg[section].boosting_tree = OmegaConf.create(_tree(setup, depth))
             cfg[section].boosting_tree_alpha = setup.alpha
             if loaded.family != "tdt" and cfg.get("strategy") != "beam":
                 cfg.strategy = "beam"
                 cfg.beam.beam_size = 1
     if loaded.family == "tdt":
+        plain = None
+        if greedy and setup is not None and setup.max_deficit is not None:
+            # The un-boosted search of the same decoder, for boost_check to fall back on.
+            model.change_decoding_strategy(_unboosted(cfg, section, original), verbose=False)
+            plain = model.decoding.decoding
         model.change_decoding_strategy(cfg, verbose=False)
+        if plain is not None and setup is not None:
+            _check(loaded, setup, plain)
     else:
         model.change_decoding_strategy(cfg)
         if setup is not None:
             _fit_aed_vocabulary(model, _tree(setup, 1.0))
     if not loaded.cuda_graphs:  # a new decoder starts with NeMo's default (graphs on)
         set_cuda_graphs(loaded, False)
+
+
+def _unboosted(cfg: Any, section: str, original: dict) -> Any:
+    from omegaconf import open_dict
+
+    plain = copy.deepcopy(cfg)
+    with open_dict(plain):
+        plain[section].boosting_tree = original["tree"]
+        plain[section].boosting_tree_alpha = original["alpha"]
+    return plain
+
+
+def _check(loaded: LoadedModel, setup: _Setup, plain: Any) -> None:
+    """Wrap the boosted greedy search so a phrase the model does not nearly hear itself
+    is taken back out (engine/boost_check.py)."""
+    model = loaded.model
+    tokenizer = model.tokenizer
+    lang = _lang_of(tokenizer, setup.lang)
+    blank = int(getattr(model.decoder, "blank_idx", tokenizer.vocab_size))
+    phrases = [tuple(_ids(tokenizer, s, lang)) for s in setup.spellings]
+    assert setup.max_deficit is not None
+    model.decoding.decoding = CheckedSearch(model.decoding.decoding, plain, phrases,
+                                            word_starts(tokenizer, blank), blank, setup.max_deficit)
 
 
 def _fit_aed_vocabulary(model: Any, tree: dict) -> None:
@@ -218,9 +252,9 @@ class JobBoosting:
                                               f"this model cannot write and are not boosted: {shown}"))
         if not spellings:
             return
-        alpha, score = strength_values(self.options.boost_strength)
+        alpha, score, depth, check = strength_values(self.options.boost_strength)
         lang = _lang_of(tokenizer, self.options.language) or "en"
-        self._setup = _Setup(tuple(spellings), alpha, score, lang)
+        self._setup = _Setup(tuple(spellings), alpha, score, depth, check, lang)
         self.observer(LogEvent("info", f"Vocabulary: boosting {len(phrases) - len(bad)} phrases "
                                        f"({self.options.boost_strength})"))
 

@@ -21,10 +21,10 @@ from nemo_desk.core.errors import NemoDeskError
 # NeMo's own default (alpha 1.0) hallucinates the word; 0.5 halves the misses at little
 # cost; 0.7 fixes three in four and has the lowest word error rate (17.8 %, was 18.7 %)
 # but writes the word more often where it was not said. See README "Vocabulary".
-STRENGTHS: dict[str, tuple[float, float]] = {
-    "weak": (0.3, 1.0),
-    "normal": (0.5, 1.0),
-    "strong": (0.7, 1.0),
+STRENGTHS: dict[str, tuple[float, float, float, float | None]] = {
+    "weak": (0.3, 1.0, 2.0, None),
+    "normal": (0.5, 1.0, 2.0, None),
+    "strong": (0.7, 1.0, 2.0, None),
 }
 DEFAULT_STRENGTH = "normal"
 MAX_PHRASE_CHARS = 100  # a "phrase" longer than this is a pasted paragraph, not a name
@@ -88,6 +88,6 @@ def read_boost_file(path: str | os.PathLike[str]) -> tuple[str, ...]:
     return parse_boost_text(text)
 
 
-def strength_values(strength: str) -> tuple[float, float]:
-    """(alpha, context_score) of a strength name; an unknown name is the default."""
+def strength_values(strength: str) -> tuple[float, float, float, float | None]:
+    """(alpha, context_score, depth_scaling, max_deficit) of a strength name; an unknown name is the default."""
     return STRENGTHS.get(strength, STRENGTHS[DEFAULT_STRENGTH])

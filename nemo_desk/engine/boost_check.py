@@ -1,0 +1,176 @@
+"""A boosted phrase is kept only where the model itself nearly hears it.
+
+NeMo's phrase boosting adds a fixed bonus to the phrase's pieces in the greedy TDT search
+(the blank / word decision stays the model's own; only which piece is written changes).
+A bonus large enough to recover a word the noise made the model mishear is also large
+enough to turn other words into the phrase. Measured on the digits model
+(benchmarks/boosting_tune.py), the two differ in how far the model's own scores for
+the phrase's pieces fall below its preferred pieces: a real but misheard phrase loses a
+nat or two at one piece, a phrase written over another word loses several.
+
+So for a boosted transducer job the decoder's greedy search is wrapped: after the
+boosted search, each phrase it wrote is re-scored by the un-boosted joint, teacher-forced
+along the written pieces (one prediction-network pass over the hypothesis, one joint
+call per piece of a phrase, reusing the encoder output: no second encoder pass). A
+phrase whose pieces score more than `max_deficit` nats in total below the model's own
+best choices is taken out, and the words of the plain (un-boosted) search of the same
+encoder output in that place go in. The plain search runs only for batches with such a
+phrase. Pieces keep their frames and durations, so NeMo's word times stay ordinary.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+Span = tuple[int, int]  # [first piece, after the last piece) in a hypothesis
+
+
+def _ints(x: Any) -> list[int]:
+    if x is None:
+        return []
+    return [int(v) for v in (x.tolist() if hasattr(x, "tolist") else x)]
+
+
+def word_starts(tokenizer: Any, vocab_size: int) -> frozenset[int]:
+    """Ids of the pieces that begin a word (SentencePiece's "▁")."""
+    pieces = tokenizer.ids_to_tokens(list(range(vocab_size)))
+    return frozenset(i for i, p in enumerate(pieces) if str(p).startswith("▁"))
+
+
+def occurrences(seq: list[int], phrases: list[tuple[int, ...]], starts: frozenset[int]) -> list[Span]:
+    """Whole-word places where `seq` spells one of `phrases` (longest first, no overlaps)."""
+    found: list[Span] = []
+    k = 0
+    while k < len(seq):
+        hit = 0
+        if seq[k] in starts:
+            for ids in phrases:
+                end = k + len(ids)
+                if len(ids) > hit and tuple(seq[k:end]) == ids and (end == len(seq) or seq[end] in starts):
+                    hit = len(ids)
+        if hit:
+            found.append((k, k + hit))
+            k += hit
+        else:
+            k += 1
+    return found
+
+
+class CheckedSearch:
+    """Stands in for `model.decoding.decoding` (NeMo's greedy TDT search) of a boosted job."""
+
+    def __init__(self, boosted: Any, plain: Any, phrases: list[tuple[int, ...]], starts: frozenset[int],
+                 blank: int, max_deficit: float) -> None:
+        self.boosted = boosted
+        self.plain = plain
+        self.phrases = sorted(set(phrases), key=len, reverse=True)
+        self.starts = starts
+        self.blank = blank
+        self.max_deficit = max_deficit
+        self.kept = self.dropped = 0  # phrases written by the boosted search, kept / taken out
+
+    def __getattr__(self, name: str) -> Any:  # everything else (CUDA graphs, confidence...) is NeMo's
+        return getattr(self.__dict__["boosted"], name)
+
+    def __call__(self, encoder_output: torch.Tensor, encoded_lengths: torch.Tensor,
+                 partial_hypotheses: Any = None) -> tuple[list]:
+        (hyps,) = self.boosted(encoder_output=encoder_output, encoded_lengths=encoded_lengths,
+                               partial_hypotheses=partial_hypotheses)
+        doubtful: dict[int, list[Span]] = {}
+        for i, hyp in enumerate(hyps):
+            spans = occurrences(_ints(hyp.y_sequence), self.phrases, self.starts)
+            if not spans:
+                continue
+            deficits = self.deficits(encoder_output[i], hyp, spans)
+            bad = [s for s, d in zip(spans, deficits) if d > self.max_deficit]
+            self.kept += len(spans) - len(bad)
+            self.dropped += len(bad)
+            if bad:
+                doubtful[i] = bad
+        if doubtful:
+            self._sync_graphs()
+            (plain,) = self.plain(encoder_output=encoder_output, encoded_lengths=encoded_lengths,
+                                  partial_hypotheses=partial_hypotheses)
+            for i, spans in doubtful.items():
+                splice(hyps[i], plain[i], spans, self.starts)
+        return (hyps,)
+
+    def deficits(self, encoder_output: torch.Tensor, hyp: Any, spans: list[Span]) -> list[float]:
+        """Per span: the nats by which the un-boosted model scores its pieces below the
+        piece it would itself have written there (0 where it wrote them unaided)."""
+        import torch
+
+        seq, frames = _ints(hyp.y_sequence), _ints(hyp.timestamp)
+        joint, decoder = self.boosted.joint, self.boosted.decoder
+        at = [k for a, b in spans for k in range(a, b)]
+        with torch.inference_mode():
+            device = encoder_output.device
+            # The prediction network's output before piece k: [SOS(blank), pieces < k].
+            labels = torch.tensor([[self.blank] + seq[: max(at)]], device=device, dtype=torch.long)
+            g, *_ = decoder.predict(labels, None, add_sos=False, batch_size=1)
+            g = joint.project_prednet(g)[0, at]  # (n, H)
+            f = joint.project_encoder(encoder_output.transpose(0, 1)[[frames[k] for k in at]].unsqueeze(0))[0]
+            logits = joint.joint_after_projection(f.unsqueeze(1), g.unsqueeze(1))[:, 0, 0, : self.blank].float()
+            chosen = logits[torch.arange(len(at), device=device), torch.tensor([seq[k] for k in at], device=device)]
+            loss = (logits.max(dim=-1).values - chosen).cpu().tolist()
+        out, n = [], 0
+        for a, b in spans:
+            out.append(float(sum(loss[n : n + b - a])))
+            n += b - a
+        return out
+
+    def _sync_graphs(self) -> None:
+        """The plain search follows the boosted one's CUDA graphs setting (off after a failure)."""
+        mine = getattr(getattr(self.boosted, "decoding_computer", None), "allow_cuda_graphs", None)
+        theirs = getattr(self.plain, "decoding_computer", None)
+        if mine is False and theirs is not None and getattr(theirs, "allow_cuda_graphs", False):
+            theirs.allow_cuda_graphs = False
+            if hasattr(self.plain, "disable_cuda_graphs"):
+                self.plain.disable_cuda_graphs()
+
+
+def _words(seq: list[int], starts: frozenset[int]) -> list[Span]:
+    out: list[Span] = []
+    for k, t in enumerate(seq):
+        if t in starts or not out:
+            out.append((k, k + 1))
+        else:
+            out[-1] = (out[-1][0], k + 1)
+    return out
+
+
+def splice(hyp: Any, plain: Any, spans: list[Span], starts: frozenset[int]) -> None:
+    """Replace the pieces of `spans` in `hyp` by the plain search's words that begin
+    between the pieces around each span (frames are the same encoder's)."""
+    import torch
+
+    seq, frames = _ints(hyp.y_sequence), _ints(hyp.timestamp)
+    durs = _ints(getattr(hyp, "token_duration", None))
+    pseq, pframes = _ints(plain.y_sequence), _ints(plain.timestamp)
+    pdurs = _ints(getattr(plain, "token_duration", None))
+    keep_durs = len(durs) == len(seq) and len(pdurs) == len(pseq)
+    pwords = _words(pseq, starts)
+    out_seq, out_frames, out_durs, k = [], [], [], 0
+    for a, b in spans:
+        out_seq += seq[k:a]
+        out_frames += frames[k:a]
+        out_durs += durs[k:a] if keep_durs else []
+        after = frames[a - 1] if a > 0 else -1
+        before = frames[b] if b < len(seq) else None
+        for wa, wb in pwords:
+            if after < pframes[wa] and (before is None or pframes[wa] < before):
+                out_seq += pseq[wa:wb]
+                out_frames += pframes[wa:wb]
+                out_durs += pdurs[wa:wb] if keep_durs else []
+        k = b
+    out_seq += seq[k:]
+    out_frames += frames[k:]
+    out_durs += durs[k:] if keep_durs else []
+    like = hyp.y_sequence
+    hyp.y_sequence = torch.tensor(out_seq, dtype=like.dtype) if isinstance(like, torch.Tensor) else out_seq
+    hyp.timestamp = torch.tensor(out_frames, dtype=torch.long) if isinstance(hyp.timestamp, torch.Tensor) else out_frames
+    if keep_durs:
+        hyp.token_duration = torch.tensor(out_durs, dtype=torch.long) if isinstance(hyp.token_duration, torch.Tensor) \
+            else out_durs
