@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import torch
 
 Span = tuple[int, int]  # [first piece, after the last piece) in a hypothesis
+# A piece the model itself would have written loses nothing; the margin only absorbs the
+# last digits of a joint re-run in another batch shape.
+_CHANGED = 1e-3
 
 
 def _ints(x: Any) -> list[int]:
@@ -69,7 +72,8 @@ class CheckedSearch:
         self.starts = starts
         self.blank = blank
         self.max_deficit = max_deficit
-        self.kept = self.dropped = 0  # phrases written by the boosted search, kept / taken out
+        # phrases written by the boosted search and kept / taken out; other words it changed
+        self.kept = self.dropped = self.changed = 0
 
     def __getattr__(self, name: str) -> Any:  # everything else (CUDA graphs, confidence...) is NeMo's
         return getattr(self.__dict__["boosted"], name)
@@ -80,13 +84,7 @@ class CheckedSearch:
                                partial_hypotheses=partial_hypotheses)
         doubtful: dict[int, list[Span]] = {}
         for i, hyp in enumerate(hyps):
-            spans = occurrences(_ints(hyp.y_sequence), self.phrases, self.starts)
-            if not spans:
-                continue
-            deficits = self.deficits(encoder_output[i], hyp, spans)
-            bad = [s for s, d in zip(spans, deficits) if d > self.max_deficit]
-            self.kept += len(spans) - len(bad)
-            self.dropped += len(bad)
+            bad = self.doubtful(encoder_output[i], hyp)
             if bad:
                 doubtful[i] = bad
         if doubtful:
@@ -97,29 +95,51 @@ class CheckedSearch:
                 splice(hyps[i], plain[i], spans, self.starts)
         return (hyps,)
 
-    def deficits(self, encoder_output: torch.Tensor, hyp: Any, spans: list[Span]) -> list[float]:
-        """Per span: the nats by which the un-boosted model scores its pieces below the
-        piece it would itself have written there (0 where it wrote them unaided)."""
+    def doubtful(self, encoder_output: torch.Tensor, hyp: Any) -> list[Span]:
+        """The spans of `hyp` to take out: each phrase whose pieces lose more than
+        `max_deficit` in total, and each other word the boost changed at all (the boost
+        started a phrase there and the model's own pieces then won: a word nobody
+        asked for, such as "wothree")."""
+        seq = _ints(hyp.y_sequence)
+        if not seq:
+            return []
+        loss = self.losses(encoder_output, hyp)
+        if max(loss) <= _CHANGED:  # the boost changed nothing here
+            return []
+        phrases = occurrences(seq, self.phrases, self.starts)
+        bad: list[Span] = []
+        for a, b in phrases:
+            if sum(loss[a:b]) > self.max_deficit:
+                bad.append((a, b))
+                self.dropped += 1
+            else:
+                self.kept += 1
+        inside = {k for a, b in phrases for k in range(a, b)}
+        for a, b in _words(seq, self.starts):
+            if a not in inside and sum(loss[a:b]) > _CHANGED:
+                bad.append((a, b))
+                self.changed += 1
+        return sorted(bad)
+
+    def losses(self, encoder_output: torch.Tensor, hyp: Any) -> list[float]:
+        """Per written piece: the nats by which the un-boosted model scores it below the
+        piece it would itself have written there (0 where it wrote it unaided).
+        Teacher-forced: the prediction network reads the written pieces, the joint sees
+        each piece's own frame."""
         import torch
 
         seq, frames = _ints(hyp.y_sequence), _ints(hyp.timestamp)
         joint, decoder = self.boosted.joint, self.boosted.decoder
-        at = [k for a, b in spans for k in range(a, b)]
         with torch.inference_mode():
             device = encoder_output.device
             # The prediction network's output before piece k: [SOS(blank), pieces < k].
-            labels = torch.tensor([[self.blank] + seq[: max(at)]], device=device, dtype=torch.long)
+            labels = torch.tensor([[self.blank] + seq[:-1]], device=device, dtype=torch.long)
             g, *_ = decoder.predict(labels, None, add_sos=False, batch_size=1)
-            g = joint.project_prednet(g)[0, at]  # (n, H)
-            f = joint.project_encoder(encoder_output.transpose(0, 1)[[frames[k] for k in at]].unsqueeze(0))[0]
+            g = joint.project_prednet(g)[0]  # (U, H)
+            f = joint.project_encoder(encoder_output.transpose(0, 1)[frames].unsqueeze(0))[0]  # (U, H)
             logits = joint.joint_after_projection(f.unsqueeze(1), g.unsqueeze(1))[:, 0, 0, : self.blank].float()
-            chosen = logits[torch.arange(len(at), device=device), torch.tensor([seq[k] for k in at], device=device)]
-            loss = (logits.max(dim=-1).values - chosen).cpu().tolist()
-        out, n = [], 0
-        for a, b in spans:
-            out.append(float(sum(loss[n : n + b - a])))
-            n += b - a
-        return out
+            chosen = logits[torch.arange(len(seq), device=device), torch.tensor(seq, device=device)]
+            return (logits.max(dim=-1).values - chosen).cpu().tolist()
 
     def _sync_graphs(self) -> None:
         """The plain search follows the boosted one's CUDA graphs setting (off after a failure)."""
