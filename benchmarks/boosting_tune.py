@@ -84,7 +84,7 @@ def main(argv=None) -> int:
             vocabulary.STRENGTHS[name] = (alpha, score, depth, check[0] if check else None)
         hyp_spoken, hyp_absent = run_all(boost=(word,), boost_strength=name)
         search = loaded.model.decoding.decoding
-        checked = f"  check kept {search.kept} dropped {search.dropped} changed {search.changed}" if hasattr(search, "dropped") else ""
+        checked = f"  check kept {search.kept} dropped {search.dropped}" if hasattr(search, "dropped") else ""
         missed1 = [effect._missed(r, h) for r, h in zip(spoken, hyp_spoken)]
         fixed = sum(len(m0_ - m1_) for m0_, m1_ in zip(missed0, missed1))
         broke = sum(len(m1_ - m0_) for m0_, m1_ in zip(missed0, missed1))

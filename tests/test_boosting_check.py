@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import torch
 
-from nemo_desk.engine.boost_check import occurrences, splice
+from nemo_desk.engine.boost_check import merge, occurrences
 
-# Pieces: 1 "▁" (word start), 2 "wo", 3 "r", 4 "l", 5 "d", 6 "▁th", 7 "e", 8 "▁two"
-STARTS = frozenset({1, 6, 8})
+# Pieces: 1 "▁" (word start), 2 "wo", 3 "r", 4 "l", 5 "d", 6 "▁th", 7 "e", 8 "▁two", 9 "▁o"
+STARTS = frozenset({1, 6, 8, 9})
 WORLD = (1, 2, 3, 4, 5)
 
 
@@ -26,19 +26,20 @@ def _hyp(seq, frames, durs):
                            token_duration=torch.tensor(durs))
 
 
-def test_a_dropped_phrase_gets_the_plain_words_of_its_place_with_their_frames():
-    #              the      world(boosted)     two
+def test_the_plain_words_go_in_wherever_no_kept_phrase_is():
+    #               the      world(dropped)  ▁o (split "okay")  two
+    boosted = _hyp([6, 7, *WORLD, 9, 8], [1, 2, 5, 6, 6, 7, 8, 10, 12], [1, 1, 1, 0, 1, 1, 2, 1, 1])
+    #              the     the    okay  two
+    plain = _hyp([6, 7, 6, 7, 9, 3, 8], [1, 2, 5, 7, 10, 11, 12], [1, 1, 2, 1, 1, 1, 1])
+    merge(boosted, plain, [], STARTS)
+    assert boosted.y_sequence.tolist() == plain.y_sequence.tolist()
+    assert boosted.timestamp.tolist() == plain.timestamp.tolist()
+    assert boosted.token_duration.tolist() == plain.token_duration.tolist()
+
+
+def test_a_kept_phrase_stays_with_its_frames_and_the_rest_agrees_with_the_plain_search():
     boosted = _hyp([6, 7, *WORLD, 8], [1, 2, 5, 6, 6, 7, 8, 12], [1, 1, 1, 0, 1, 1, 2, 1])
-    #              the      the          two
     plain = _hyp([6, 7, 6, 7, 8], [1, 2, 5, 7, 12], [1, 1, 2, 1, 1])
-    splice(boosted, plain, [(2, 7)], STARTS)
-    assert boosted.y_sequence.tolist() == [6, 7, 6, 7, 8]
-    assert boosted.timestamp.tolist() == [1, 2, 5, 7, 12]
-    assert boosted.token_duration.tolist() == [1, 1, 2, 1, 1]
-
-
-def test_a_dropped_phrase_the_plain_search_heard_nothing_at_is_just_removed():
-    boosted = _hyp([*WORLD, 8], [3, 4, 5, 6, 7, 12], [1, 1, 1, 1, 1, 1])
-    plain = _hyp([8], [12], [1])
-    splice(boosted, plain, [(0, 5)], STARTS)
-    assert boosted.y_sequence.tolist() == [8] and boosted.timestamp.tolist() == [12]
+    merge(boosted, plain, [(2, 7)], STARTS)
+    assert boosted.y_sequence.tolist() == [6, 7, *WORLD, 8]
+    assert boosted.timestamp.tolist() == [1, 2, 5, 6, 6, 7, 8, 12]

@@ -72,8 +72,7 @@ class CheckedSearch:
         self.starts = starts
         self.blank = blank
         self.max_deficit = max_deficit
-        # phrases written by the boosted search and kept / taken out; other words it changed
-        self.kept = self.dropped = self.changed = 0
+        self.kept = self.dropped = 0  # phrases written by the boosted search, kept / taken out
 
     def __getattr__(self, name: str) -> Any:  # everything else (CUDA graphs, confidence...) is NeMo's
         return getattr(self.__dict__["boosted"], name)
@@ -82,44 +81,37 @@ class CheckedSearch:
                  partial_hypotheses: Any = None) -> tuple[list]:
         (hyps,) = self.boosted(encoder_output=encoder_output, encoded_lengths=encoded_lengths,
                                partial_hypotheses=partial_hypotheses)
-        doubtful: dict[int, list[Span]] = {}
+        kept: dict[int, list[Span]] = {}
         for i, hyp in enumerate(hyps):
-            bad = self.doubtful(encoder_output[i], hyp)
-            if bad:
-                doubtful[i] = bad
-        if doubtful:
+            spans = self.kept_phrases(encoder_output[i], hyp)
+            if spans is not None:  # the boost changed this hypothesis
+                kept[i] = spans
+        if kept:
             self._sync_graphs()
             (plain,) = self.plain(encoder_output=encoder_output, encoded_lengths=encoded_lengths,
                                   partial_hypotheses=partial_hypotheses)
-            for i, spans in doubtful.items():
-                splice(hyps[i], plain[i], spans, self.starts)
+            for i, spans in kept.items():
+                merge(hyps[i], plain[i], spans, self.starts)
         return (hyps,)
 
-    def doubtful(self, encoder_output: torch.Tensor, hyp: Any) -> list[Span]:
-        """The spans of `hyp` to take out: each phrase whose pieces lose more than
-        `max_deficit` in total, and each other word the boost changed at all (the boost
-        started a phrase there and the model's own pieces then won: a word nobody
-        asked for, such as "wothree")."""
+    def kept_phrases(self, encoder_output: torch.Tensor, hyp: Any) -> list[Span] | None:
+        """The phrases of `hyp` that stay: those whose pieces lose at most `max_deficit`
+        in total. None when the boost changed nothing in `hyp` (it is then exactly
+        what the plain search writes)."""
         seq = _ints(hyp.y_sequence)
         if not seq:
-            return []
+            return None
         loss = self.losses(encoder_output, hyp)
-        if max(loss) <= _CHANGED:  # the boost changed nothing here
-            return []
-        phrases = occurrences(seq, self.phrases, self.starts)
-        bad: list[Span] = []
-        for a, b in phrases:
-            if sum(loss[a:b]) > self.max_deficit:
-                bad.append((a, b))
-                self.dropped += 1
-            else:
+        if max(loss) <= _CHANGED:
+            return None
+        kept: list[Span] = []
+        for a, b in occurrences(seq, self.phrases, self.starts):
+            if sum(loss[a:b]) <= self.max_deficit:
+                kept.append((a, b))
                 self.kept += 1
-        inside = {k for a, b in phrases for k in range(a, b)}
-        for a, b in _words(seq, self.starts):
-            if a not in inside and sum(loss[a:b]) > _CHANGED:
-                bad.append((a, b))
-                self.changed += 1
-        return sorted(bad)
+            else:
+                self.dropped += 1
+        return kept
 
     def losses(self, encoder_output: torch.Tensor, hyp: Any) -> list[float]:
         """Per written piece: the nats by which the un-boosted model scores it below the
@@ -161,9 +153,12 @@ def _words(seq: list[int], starts: frozenset[int]) -> list[Span]:
     return out
 
 
-def splice(hyp: Any, plain: Any, spans: list[Span], starts: frozenset[int]) -> None:
-    """Replace the pieces of `spans` in `hyp` by the plain search's words that begin
-    between the pieces around each span (frames are the same encoder's)."""
+def merge(hyp: Any, plain: Any, kept: list[Span], starts: frozenset[int]) -> None:
+    """`hyp` becomes the plain search's words, with its `kept` phrases in place of the
+    plain words they overlap in time (same encoder frames). Everything else the boost
+    did goes: a phrase it forced on a word the model heard as something else, a phrase
+    it started and the model's own pieces then won ("▁wothree"), a word it split, a
+    neighbour it changed through the prediction network's context."""
     import torch
 
     seq, frames = _ints(hyp.y_sequence), _ints(hyp.timestamp)
@@ -171,26 +166,23 @@ def splice(hyp: Any, plain: Any, spans: list[Span], starts: frozenset[int]) -> N
     pseq, pframes = _ints(plain.y_sequence), _ints(plain.timestamp)
     pdurs = _ints(getattr(plain, "token_duration", None))
     keep_durs = len(durs) == len(seq) and len(pdurs) == len(pseq)
-    pwords = _words(pseq, starts)
-    out_seq, out_frames, out_durs, k = [], [], [], 0
-    for a, b in spans:
-        out_seq += seq[k:a]
-        out_frames += frames[k:a]
-        out_durs += durs[k:a] if keep_durs else []
-        after = frames[a - 1] if a > 0 else -1
-        before = frames[b] if b < len(seq) else None
-        for wa, wb in pwords:
-            if after < pframes[wa] and (before is None or pframes[wa] < before):
-                out_seq += pseq[wa:wb]
-                out_frames += pframes[wa:wb]
-                out_durs += pdurs[wa:wb] if keep_durs else []
-        k = b
-    out_seq += seq[k:]
-    out_frames += frames[k:]
-    out_durs += durs[k:] if keep_durs else []
+
+    def span_of(fr: list[int], du: list[int], a: int, b: int) -> tuple[int, int]:
+        return fr[a], fr[b - 1] + max(du[b - 1] if keep_durs else 1, 1)
+
+    taken = [span_of(frames, durs, a, b) for a, b in kept]
+    pieces = [(span_of(frames, durs, a, b)[0], seq[a:b], frames[a:b], durs[a:b]) for a, b in kept]
+    for a, b in _words(pseq, starts):
+        start, end = span_of(pframes, pdurs, a, b)
+        if not any(start < t_end and t_start < end for t_start, t_end in taken):
+            pieces.append((start, pseq[a:b], pframes[a:b], pdurs[a:b]))
+    pieces.sort(key=lambda p: p[0])
+    out_seq = [t for p in pieces for t in p[1]]
+    out_frames = [t for p in pieces for t in p[2]]
     like = hyp.y_sequence
     hyp.y_sequence = torch.tensor(out_seq, dtype=like.dtype) if isinstance(like, torch.Tensor) else out_seq
     hyp.timestamp = torch.tensor(out_frames, dtype=torch.long) if isinstance(hyp.timestamp, torch.Tensor) else out_frames
     if keep_durs:
+        out_durs = [t for p in pieces for t in p[3]]
         hyp.token_duration = torch.tensor(out_durs, dtype=torch.long) if isinstance(hyp.token_duration, torch.Tensor) \
             else out_durs

@@ -22,9 +22,9 @@ from nemo_desk.core.errors import NemoDeskError
 # cost; 0.7 fixes three in four and has the lowest word error rate (17.8 %, was 18.7 %)
 # but writes the word more often where it was not said. See README "Vocabulary".
 STRENGTHS: dict[str, tuple[float, float, float, float | None]] = {
-    "weak": (2.0, 1.0, 1.0, 2.0),
-    "normal": (3.0, 1.0, 2.0, 3.0),
-    "strong": (5.0, 1.0, 1.0, 5.0),
+    "weak": (1.0, 1.0, 1.0, 2.0),
+    "normal": (2.0, 1.0, 1.0, 2.0),
+    "strong": (3.0, 1.0, 2.0, 3.0),
 }
 DEFAULT_STRENGTH = "normal"
 MAX_PHRASE_CHARS = 100  # a "phrase" longer than this is a pasted paragraph, not a name
