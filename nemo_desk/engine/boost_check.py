@@ -19,10 +19,7 @@ phrase. Pieces keep their frames and durations, so NeMo's word times stay ordina
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import torch
+from typing import Any
 
 Span = tuple[int, int]  # [first piece, after the last piece) in a hypothesis
 # A piece the model itself would have written loses nothing; the margin only absorbs the
@@ -77,7 +74,7 @@ class CheckedSearch:
     def __getattr__(self, name: str) -> Any:  # everything else (CUDA graphs, confidence...) is NeMo's
         return getattr(self.__dict__["boosted"], name)
 
-    def __call__(self, encoder_output: torch.Tensor, encoded_lengths: torch.Tensor,
+    def __call__(self, encoder_output: Any, encoded_lengths: Any,
                  partial_hypotheses: Any = None) -> tuple[list]:
         (hyps,) = self.boosted(encoder_output=encoder_output, encoded_lengths=encoded_lengths,
                                partial_hypotheses=partial_hypotheses)
@@ -94,7 +91,7 @@ class CheckedSearch:
                 merge(hyps[i], plain[i], spans, self.starts)
         return (hyps,)
 
-    def kept_phrases(self, encoder_output: torch.Tensor, hyp: Any) -> list[Span] | None:
+    def kept_phrases(self, encoder_output: Any, hyp: Any) -> list[Span] | None:
         """The phrases of `hyp` that stay: those whose pieces lose at most `max_deficit`
         in total. None when the boost changed nothing in `hyp` (it is then exactly
         what the plain search writes)."""
@@ -113,7 +110,7 @@ class CheckedSearch:
                 self.dropped += 1
         return kept
 
-    def losses(self, encoder_output: torch.Tensor, hyp: Any) -> list[float]:
+    def losses(self, encoder_output: Any, hyp: Any) -> list[float]:
         """Per written piece: the nats by which the un-boosted model scores it below the
         piece it would itself have written there (0 where it wrote it unaided).
         Teacher-forced: the prediction network reads the written pieces, the joint sees
