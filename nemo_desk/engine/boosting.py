@@ -17,6 +17,11 @@ NeMo PR #15800), and on a cased model "acme" boosts nothing when the model write
 capitalised, title case), those the tokenizer spells differently, so the decoder can
 take whichever casing its language model prefers.
 
+On a transducer decoding greedily (Parakeet TDT) the boost is strong and checked: the
+greedy search is wrapped so that a boosted phrase stays only where the model's own scores
+for its pieces nearly agree, and the plain search's words stand everywhere else
+(engine/boost_check.py; the strengths and their measurement are in engine/vocabulary.py).
+
 A phrase the tokenizer cannot spell (a letter it has no piece for) is left out and
 reported once per job. If NeMo cannot boost this model (a decoding strategy without
 fusion support, an older NeMo), the job says so in one line and runs without boosting.
