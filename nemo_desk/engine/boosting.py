@@ -114,6 +114,13 @@ def _tree(setup: _Setup, depth_scaling: float) -> dict:
             "source_lang": setup.lang, "use_triton": bool(TRITON_AVAILABLE)}
 
 
+def _greedy_transducer(loaded: LoadedModel) -> bool:
+    """Whether the decoder is a greedy transducer search, the one boost_check can wrap."""
+    decoding = getattr(getattr(loaded.model, "cfg", None), "decoding", None)
+    strategy = str(decoding.get("strategy", "greedy_batch")) if decoding is not None else "greedy_batch"
+    return loaded.family == "tdt" and strategy.startswith("greedy")
+
+
 def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
     """Rebuild the decoder with `setup` (None: as loaded). The greedy TDT decoder takes
     the tree in its `greedy` section (depth scaling 2.0, NeMo's value for transducers);
@@ -125,7 +132,7 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
     cfg = copy.deepcopy(model.cfg.decoding)
     # Transducers read the tree from the section of their strategy (greedy_batch: greedy;
     # malsd_batch/beam: beam); Canary only from beam.
-    greedy = loaded.family == "tdt" and str(cfg.get("strategy", "greedy_batch")).startswith("greedy")
+    greedy = _greedy_transducer(loaded)
     section = "greedy" if greedy else "beam"
     with open_dict(cfg):
         if section not in cfg or cfg[section] is None:
@@ -257,7 +264,8 @@ class JobBoosting:
                                               f"this model cannot write and are not boosted: {shown}"))
         if not spellings:
             return
-        alpha, score, depth, check = strength_values(self.options.boost_strength)
+        alpha, score, depth, check = strength_values(self.options.boost_strength,
+                                                     checked=_greedy_transducer(self.loaded))
         lang = _lang_of(tokenizer, self.options.language) or "en"
         self._setup = _Setup(tuple(spellings), alpha, score, depth, check, lang)
         self.observer(LogEvent("info", f"Vocabulary: boosting {len(phrases) - len(bad)} phrases "

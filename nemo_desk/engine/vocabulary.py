@@ -38,6 +38,13 @@ STRENGTHS: dict[str, tuple[float, float, float, float | None]] = {
     "normal": (2.0, 1.0, 1.0, 2.0),
     "strong": (3.0, 1.0, 2.0, 3.0),
 }
+# Where the check cannot wrap the decoder (Canary's beam search, a transducer set to beam
+# search) NeMo's boost runs alone, at the gentler values of the first table above.
+UNCHECKED_STRENGTHS: dict[str, tuple[float, float, float, float | None]] = {
+    "weak": (0.3, 1.0, 2.0, None),
+    "normal": (0.5, 1.0, 2.0, None),
+    "strong": (0.7, 1.0, 2.0, None),
+}
 DEFAULT_STRENGTH = "normal"
 MAX_PHRASE_CHARS = 100  # a "phrase" longer than this is a pasted paragraph, not a name
 _SPLIT = re.compile(r"[,;\n\r]+")
@@ -100,6 +107,8 @@ def read_boost_file(path: str | os.PathLike[str]) -> tuple[str, ...]:
     return parse_boost_text(text)
 
 
-def strength_values(strength: str) -> tuple[float, float, float, float | None]:
-    """(alpha, context_score, depth_scaling, max_deficit) of a strength name; an unknown name is the default."""
-    return STRENGTHS.get(strength, STRENGTHS[DEFAULT_STRENGTH])
+def strength_values(strength: str, checked: bool = True) -> tuple[float, float, float, float | None]:
+    """(alpha, context_score, depth_scaling, max_deficit) of a strength name, for a decoder
+    engine/boost_check.py wraps (`checked`) or not; an unknown name is the default."""
+    table = STRENGTHS if checked else UNCHECKED_STRENGTHS
+    return table.get(strength, table[DEFAULT_STRENGTH])
