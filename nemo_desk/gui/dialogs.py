@@ -97,11 +97,14 @@ def edit_settings(parent: QWidget | None, settings: "Settings") -> "Settings | N
     return dialog.result_settings() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-def manage_models(parent: QWidget | None, services, log=None) -> None:
-    """The model manager (download, import, delete)."""
+def manage_models(parent: QWidget | None, services, log=None) -> str:
+    """The model manager (download, import, delete). Returns the path of the .nemo file
+    imported last, for the window to select as the model (ModelRef.path); "" when none."""
     from nemo_desk.gui.models_dialog import ModelsDialog
 
-    ModelsDialog(services, parent, log=log).exec()
+    dialog = ModelsDialog(services, parent, log=log)
+    dialog.exec()
+    return dialog.imported
 
 
 # -- the locked-file dialog ---------------------------------------------------------

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from nemo_desk.engine.catalog import CATALOG, ModelSpec, get_spec
+from nemo_desk.engine.model_file import model_file_problem
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
 from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, parse_phrases
 from nemo_desk.export import FORMATS
@@ -158,7 +159,11 @@ class OptionsPanel(QGroupBox):
         index = self.model_combo.findData(("local", path))
         if index < 0:
             index = self.model_combo.count() - 1  # before "Local file…"
+            # Silently: inserting before the current "Local file…" item moves the current
+            # index, and that signal would open the file picker again (a loop until Cancel).
+            self.model_combo.blockSignals(True)
             self.model_combo.insertItem(index, f"Local: {Path(path).name}", ("local", path))
+            self.model_combo.blockSignals(False)
         self.model_combo.setCurrentIndex(index)
 
     def set_catalog_model(self, model_id: str) -> None:
@@ -173,7 +178,10 @@ class OptionsPanel(QGroupBox):
     def _model_chosen(self) -> None:
         if self.model_combo.currentData() == _PICK:
             path = dialogs.pick_model_file(self)
-            if path and dialogs.confirm(self, "Use a local model file?", FOREIGN_MODEL_NOTE, "Use it"):
+            problem = model_file_problem(path) if path else ""
+            if problem:  # a .wav chosen as a model: say so now, not as tar jargon when the job runs
+                dialogs.show_error(self, "Not a model file", problem)
+            if path and not problem and dialogs.confirm(self, "Use a local model file?", FOREIGN_MODEL_NOTE, "Use it"):
                 self.set_local_model(path)
             else:
                 self.model_combo.setCurrentIndex(self._previous)
