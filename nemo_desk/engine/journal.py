@@ -235,5 +235,11 @@ class Journal:
                           (job_id, fingerprint))
         return {idx: segments_from_json(text) for idx, text in rows}
 
+    def transcribed_until(self, job_id: str) -> float:
+        """Where the job's saved windows end (seconds): the end of their last word. What an
+        interrupted job resumes from, said before it runs (its plan is made only then)."""
+        rows = self._read("SELECT segments_json FROM chunks WHERE job_id=?", (job_id,))
+        return max((s.end for (text,) in rows for s in segments_from_json(text)), default=0.0)
+
     def drop_stale_chunks(self, job_id: str, fingerprint: str) -> None:
         self._write("DELETE FROM chunks WHERE job_id=? AND fingerprint<>?", (job_id, fingerprint))

@@ -103,6 +103,7 @@ class Restored:
     jobs: list[Job] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # files already finished in those batches
     notes: list[str] = field(default_factory=list)  # busy owners, unreadable rows
+    resume_s: dict[str, float] = field(default_factory=dict)  # job id -> seconds already transcribed
 
 
 def _owner_alive(owner: str) -> bool:
@@ -186,6 +187,7 @@ class JobQueue:
             seen.add(str(job.source))
             batches.add(row["batch"])
             found.jobs.append(job)
+            found.resume_s[job.id] = self._safe("transcribed_until", job.id) or 0.0
         found.done = [os.path.basename(r["source"]) for r in rows
                       if r["batch"] in batches and r["state"] == JobState.DONE]
         for pid, count in busy.items():
