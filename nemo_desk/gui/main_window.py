@@ -6,35 +6,39 @@ NeMo: all engine work is the worker's. Every dialog and OS hand-off goes through
 """
 from __future__ import annotations
 
-import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import FailureKind
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.gui import dialogs, editor_launch
 from nemo_desk.gui.drop_area import DropArea
 from nemo_desk.gui.log_pane import LogPane
 from nemo_desk.gui.options_panel import OptionsPanel
-from nemo_desk.gui.queue_table import RERUNNABLE, QueueModel, QueueView, source_key
-from nemo_desk.gui.window_settings import WindowSettingsMixin
+from nemo_desk.gui.queue_actions import SETTINGS_KEYS, SHORTCUTS, QueueActions
+from nemo_desk.gui.queue_controller import QueueController
+from nemo_desk.gui.queue_table import RERUNNABLE, QueueModel, QueueView
+from nemo_desk.gui.taskbar import TaskbarButton, title_for
+from nemo_desk.gui.window_settings import WindowSettings
 from nemo_desk.gui.worker import Worker
 from nemo_desk.locks.lockerror import LockReport
-from nemo_desk.media import MEDIA_EXTENSIONS, find_media_files, is_media_file
 from nemo_desk.settings import Settings
 
 SHUTDOWN_TIMEOUT_MS = 15_000
+TITLE = "nemo_desk — offline transcription"
+# Logical pixels. The default fits 1280x720 at 100 % and 1920x1080 at 150 % (1280x720
+# logical) with the title bar, frame and taskbar; at the minimum the queue still shows
+# File, Status (with its bar) and ETA.
+DEFAULT_SIZE = QSize(1200, 600)
+MINIMUM_SIZE = QSize(760, 480)
+MODEL_STATES = ("loading model", "downloading model", "preparing model")
 
 
-class MainWindow(WindowSettingsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, services, settings: Settings, parent: QWidget | None = None) -> None:
         """`services` may be None: launch_gui shows the window first and attaches the
         services right after its first paint (see attach)."""
@@ -47,20 +51,28 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self._lock_dialog_open = False
         self._model_errors_shown: set[str] = set()
         self.transcripts: dict = {}  # job id -> Transcript of a finished row, for the editor
-        self.setWindowTitle("nemo_desk — offline transcription")
-        self.resize(1180, 780)
+        self.setWindowTitle(TITLE)
+        self.setMinimumSize(MINIMUM_SIZE)
+        self.resize(DEFAULT_SIZE)
+        self.taskbar: TaskbarButton | None = None  # made once the window has a native handle
 
         self.queue = QueueModel(self)
         self.view = QueueView(self.queue)
         self.drop = DropArea()
         self.options = OptionsPanel(lambda spec: self.services is not None and self.services.store.is_installed(spec))
-        self.log_pane = LogPane(on_copy=lambda text: dialogs.copy_text(text), on_open_file=self.open_log_file)
+        self.window_settings = WindowSettings(self)
+        self.controller = QueueController(self)
+        self.log_pane = LogPane(on_copy=lambda text: dialogs.copy_text(text),
+                                on_open_file=self.window_settings.open_log_file)
         self._build_layout()
         self._build_menus()
+        self.actions_ = QueueActions(self)
         self.status_label = QLabel("Starting…")
         self.statusBar().addPermanentWidget(self.status_label, 1)
         self._loaded_label = ""  # the model the worker holds, once one is loaded
-        self.restore_geometry()
+        self._device = ""  # where it runs, as the worker said
+        self._describe()
+        self.window_settings.restore_geometry()
         # Nothing to act on until the services are attached (a few tenths of a second).
         for widget in (self.menuBar(), self.drop, self.options, self.start_button, self.cancel_button,
                        self.rerun_button, self.remove_button, self.clear_button):
@@ -91,17 +103,17 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         w.lock_error.connect(self._on_lock_error)
         w.model_status.connect(self._on_model_status)
         w.idle.connect(self._update_buttons)
-        self.queue.dataChanged.connect(self._update_buttons)
-        self.queue.rowsInserted.connect(self._update_buttons)
-        self.queue.rowsRemoved.connect(self._update_buttons)
+        for signal in (self.queue.dataChanged, self.queue.rowsInserted, self.queue.rowsRemoved):
+            signal.connect(self._update_buttons)
+            signal.connect(self._show_progress)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
 
-        self.options.fill_models(self.local_model_paths())
+        self.options.fill_models(self.window_settings.local_model_paths())
         self.options.load(self.settings)
         self.options.changed.connect(self._idle_status)
         self._idle_status()
-        self.apply_settings(self.settings)
-        self._restore_queue()
+        self.window_settings.apply_settings(self.settings)
+        self.controller.restore()
         self._update_buttons()
         w.start()  # idle until the first job: blocks on its queue, imports nothing
 
@@ -122,6 +134,7 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         for b in (self.start_button, self.cancel_button, self.rerun_button, self.remove_button, self.clear_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        self.split = QSplitter(Qt.Orientation.Vertical)
 
         left = QWidget()
         column = QVBoxLayout(left)
@@ -134,12 +147,11 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.top_split.addWidget(self.options)
         self.top_split.setStretchFactor(0, 3)
         self.top_split.setStretchFactor(1, 1)
-        self.split = QSplitter(Qt.Orientation.Vertical)
         self.split.addWidget(self.top_split)
         self.split.addWidget(self.log_pane)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 1)
-        self.split.setSizes([520, 240])  # until the user's own layout is restored
+        self.split.setSizes([430, 130])  # until the user's own layout is restored
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.addWidget(self.split)
@@ -148,14 +160,12 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.drop.paths_dropped.connect(self.add_paths)
         self.drop.add_files.connect(self._pick_files)
         self.drop.add_folder.connect(self._pick_folder)
-        self.view.doubleClicked.connect(lambda index: editor_launch.open_for_job(self, self.view.id_at(index)))
-        self.view.customContextMenuRequested.connect(self._context_menu)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, slot, key in (("Add files…", self._pick_files, QKeySequence.StandardKey.Open),
                                 ("Add folder…", self._pick_folder, None),
-                                ("Settings…", self.open_settings, QKeySequence.StandardKey.Preferences),
+                                ("Settings…", self.open_settings, QKeySequence(SETTINGS_KEYS)),
                                 ("Quit", self.close, QKeySequence.StandardKey.Quit)):
             action = QAction(text, self)
             if key is not None:
@@ -167,43 +177,12 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         manage.triggered.connect(self.open_models)
         models.addAction(manage)
 
-    # -- adding files -------------------------------------------------------------------
+    # -- the queue (QueueController does the work; these are the window's verbs) ----------
     def add_paths(self, paths: list[str]) -> int:
-        """Queue dropped/picked files and folders (searched for media). Returns rows added."""
-        added = 0
-        for raw in paths:
-            path = Path(raw)
-            if os.path.isdir(long_path(path)):
-                found = find_media_files(path)
-                if not found:
-                    self.log("warning", f"No audio or video files in folder {path}")
-                added += sum(self._add_file(Path(f)) for f in found)
-            elif not os.path.exists(long_path(path)):
-                self.log("warning", f"Skipped {path}: file not found")
-            elif not is_media_file(path):
-                self.log("warning", f"Skipped {path.name}: not an audio or video file "
-                                    f"(known types: {', '.join(MEDIA_EXTENSIONS)})")
-            else:
-                added += self._add_file(path)
-        if added and self.worker is not None and self.worker.pending:  # the queue is running: join it
-            self.start()
-        return added
-
-    def _add_file(self, path: Path) -> bool:
-        if not self.queue.add(self._make_job(path)):
-            self.log("info", f"{path.name} is already in the queue")
-            return False
-        return True
+        return self.controller.add_paths(paths)
 
     def _make_job(self, source: Path, job_id: str | None = None) -> Job:
-        c = self.options.choice()
-        s = self.settings
-        options = s.job_options(language=c.language, target_language=c.target_language, speakers=c.speakers,
-                                boost=c.boost, boost_strength=c.boost_strength)
-        model = replace(c.model, cuda_graphs=s.cuda_graphs)
-        job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
-                  options=options)
-        return replace(job, id=job_id) if job_id else job
+        return self.controller.make_job(source, job_id)
 
     def _pick_files(self) -> None:
         files = dialogs.pick_files(self)
@@ -215,122 +194,62 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         if folder:
             self.add_paths([folder])
 
-    # -- queue actions ------------------------------------------------------------------
     def start(self) -> int:
-        """Hand every waiting row to the worker, with the options as they are now."""
-        if not any(b.isChecked() for b in self.options.format_boxes.values()):
-            dialogs.show_error(self, "No output format", "Choose at least one output format (SRT, TXT, VTT or JSON).")
-            return 0
-        started = 0
-        for row in self.queue.rows:
-            if row.state == "queued" and not row.submitted:
-                if not row.fixed:  # restored rows keep their job: same options, so they resume
-                    self.queue.set_job(row.job.id, self._make_job(row.job.source, row.job.id))
-                self._submit(row.job.id)
-                started += 1
-        return started
-
-    def _submit(self, job_id: str) -> None:
-        row = self.queue.row(job_id)
-        if row is not None and self.worker is not None:
-            row.submitted = True
-            (job,) = self.services.queue.add([row.job])  # the queue may make its path absolute
-            if job != row.job:
-                self.queue.set_job(job_id, job)
-            self.worker.submit(job)
+        return self.controller.start()
 
     def cancel_current(self) -> None:
-        if self.worker is not None and self.worker.cancel_current() is not None:
-            self.log("info", "Cancelling the current file (it stops after the current batch)")
+        self.controller.cancel_current()
 
     def cancel(self, job_id: str) -> None:
-        row = self.queue.row(job_id)
-        if row is not None and row.submitted and self.worker is not None:
-            self.worker.cancel(job_id)
+        self.controller.cancel(job_id)
 
     def remove_selected(self) -> None:
-        ids = self.view.selected_ids()
-        self.forget(ids)
+        self.controller.remove_selected()
 
     def forget(self, job_ids: list[str]) -> None:
-        """Remove rows: cancel their jobs (a removed row must not run on unseen) and
-        drop them from the job queue."""
-        for job_id in job_ids:
-            self.cancel(job_id)
-        self.queue.remove(job_ids)
-        self.services.queue.forget(job_ids)
+        self.controller.forget(job_ids)
 
     def clear_finished(self) -> None:
-        self.forget(self.queue.finished_ids())
-
-    def _restore_queue(self) -> None:
-        found = self.services.queue.restore()
-        for note in found.notes:
-            self.log("warning", note)
-        restored = 0
-        for job in found.jobs:
-            if self.queue.add(job, fixed=True):
-                restored += 1
-            else:  # a file already in this window's queue: keep that one
-                self.services.queue.forget([job.id])
-        if restored:
-            self.log("info", f"Restored {restored} file(s) not finished last time; press Start to continue")
+        self.controller.clear_finished()
 
     def rerun_selected(self) -> None:
         for job_id in self.view.selected_ids():
             self.rerun(job_id)
 
     def rerun(self, job_id: str) -> bool:
-        """Run a failed or cancelled row again, with the job as it was."""
-        row = self.queue.row(job_id)
-        if row is None or row.state not in RERUNNABLE:
-            return False
-        key = source_key(row.job.source)
-        if any(r is not row and r.key == key and r.pending for r in self.queue.rows):
-            self.log("info", f"{row.job.source.name} is already in the queue")
-            return False
-        self.queue.reset_for_rerun(job_id)
-        self._submit(job_id)
-        return True
+        return self.controller.rerun(job_id)
 
     def open_output(self, job_id: str | None, folder: bool = False) -> None:
-        row = self.queue.row(job_id) if job_id else None
-        if row is None:
-            return
-        if row.outputs:
-            target = row.outputs[0].parent if folder else row.outputs[0]
-        elif folder:
-            target = row.job.output_dir or row.job.source.parent
-        else:
-            return
-        if not dialogs.open_path(target):
-            self.log("warning", f"Could not open {target}")
+        self.controller.open_output(job_id, folder)
 
-    def _context_menu(self, pos) -> None:
-        job_id = self.view.id_at(self.view.indexAt(pos))
-        row = self.queue.row(job_id) if job_id else None
-        if row is None or job_id is None:
-            return
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: do not pile up
-        menu.addAction("Open transcript", lambda: editor_launch.open_for_job(self, job_id)).setEnabled(bool(row.outputs))
-        menu.addAction("Open output file", lambda: self.open_output(job_id)).setEnabled(bool(row.outputs))
-        menu.addAction("Open output folder", lambda: self.open_output(job_id, folder=True))
-        menu.addAction("Re-run", lambda: self.rerun(job_id)).setEnabled(row.state in RERUNNABLE)
-        menu.addAction("Cancel", lambda: self.cancel(job_id)).setEnabled(row.submitted)
-        menu.addAction("Remove", lambda: self.forget([job_id]))
-        menu.popup(self.view.viewport().mapToGlobal(pos))
+    def open_settings(self) -> None:
+        self.window_settings.open_settings()
+
+    def open_models(self) -> None:
+        self.window_settings.open_models()
+
+    def save_settings(self) -> bool:
+        return self.window_settings.save_settings()
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.window_settings.apply_settings(settings)
 
     # -- worker signals -----------------------------------------------------------------
     def _on_state(self, job_id: str, state: str, fraction: float, eta: float) -> None:
         self.queue.update_state(job_id, state, fraction, eta)
         row = self.queue.row(job_id)
-        model_work = state in ("loading model", "downloading model", "preparing model")
-        if model_work and row is not None and row.job.model.label != self._loaded_label:
-            self.status_label.setText(f"{state.capitalize()} {row.job.model.label}…")
+        if row is None or row.state != state:
+            return
+        if state in MODEL_STATES:
+            if row.job.model.label != self._loaded_label:
+                self.status_label.setText(f"{state.capitalize()} {row.job.model.label}…")
+        elif state in ("decoding", "transcribing", "writing"):  # the real stage, not "Loading model…"
+            device = f" · Device: {self._device}" if self._device else ""
+            self.status_label.setText(f"{state.capitalize()} {row.job.source.name} · Model: "
+                                      f"{row.job.model.label}{device}")
 
     def _on_model_status(self, label: str, device: str) -> None:
-        self._loaded_label = label
+        self._loaded_label, self._device = label, device
         self.status_label.setText(f"Model: {label} · Device: {device}")
 
     def _idle_status(self) -> None:
@@ -378,6 +297,40 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
         self.rerun_button.setEnabled(any(r is not None and r.state in RERUNNABLE for r in selected))
         self.clear_button.setEnabled(bool(self.queue.finished_ids()))
 
+    # -- progress in the title and on the taskbar button --------------------------------
+    def _show_progress(self, *_args) -> None:
+        overall = self.queue.overall()
+        self.setWindowTitle(title_for(TITLE, overall))
+        if self.taskbar is None and overall is not None:
+            self.taskbar = TaskbarButton(int(self.winId()))
+        if self.taskbar is not None:
+            failed = any(r.state == "failed" for r in self.queue.rows if r.history)
+            self.taskbar.set_progress(overall[2] if overall else None, failed)
+
+    # -- accessibility ------------------------------------------------------------------
+    def _describe(self) -> None:
+        """A name, a description and a tooltip on every control a screen reader reaches."""
+        for widget, name, tip in (
+                (self.start_button, "Start", SHORTCUTS["start"][1]),
+                (self.cancel_button, "Cancel current file", SHORTCUTS["cancel"][1]),
+                (self.rerun_button, "Re-run", "Run the selected failed or cancelled files again, "
+                                              "with the options and model selected now"),
+                (self.remove_button, "Remove", "Remove the selected files from the queue (Delete); "
+                                               "the file being transcribed must be cancelled first"),
+                (self.clear_button, "Clear finished", "Remove every done, failed or cancelled file from the queue"),
+                (self.drop, "Drop area", "Drop audio or video files or folders here to queue them"),
+                (self.log_pane, "Log", "What happened: each file's start, end, warnings and errors"),
+                (self.log_pane.view, "Log", "What happened: each file's start, end, warnings and errors"),
+                (self.log_pane.copy_button, "Copy the log", "Copy the whole log to the clipboard"),
+                (self.log_pane.open_button, "Open the log file", "Open the log file (with the technical details)"),
+                (self.view, "Queue", self.view.accessibleDescription() + ". Enter opens a transcript or a "
+                                     "failed file's message; Delete removes; right-click for more"),
+                (self.options, "Transcription options", "Model, languages, device, formats and output folder "
+                                                        "for the next files")):
+            widget.setAccessibleName(name)
+            widget.setAccessibleDescription(tip)
+            widget.setToolTip(tip)
+
     # -- log ----------------------------------------------------------------------------
     def log(self, level: str, text: str) -> None:
         """A line from the window itself: to the pane and the log file."""
@@ -405,6 +358,9 @@ class MainWindow(WindowSettingsMixin, QMainWindow):
             return self.worker.isFinished() or not self.worker.isRunning()
         self._shut_down = True
         self.save_settings()
+        self.controller.stop_probes(timeout_ms)
+        if self.taskbar is not None:
+            self.taskbar.close()
         if self.worker.pending:
             self.log("info", "Closing: cancelling the current file")
         self.worker.stop()
