@@ -7,7 +7,10 @@ from __future__ import annotations
 
 
 class NemoDeskError(Exception):
-    """Base of all expected failures. str() is a one-line message meant for the user."""
+    """Base of all expected failures. str() is a one-line message meant for the user;
+    `technical` (ffmpeg's or the OS's own words) goes to the log file only."""
+
+    technical: str = ""
 
     @property
     def user_message(self) -> str:

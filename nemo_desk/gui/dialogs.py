@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
-from nemo_desk.locks.lockerror import LockReport
+from nemo_desk.locks.lockerror import RETRY_STEP, LockReport
 from nemo_desk.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -115,6 +115,13 @@ def show_lock_error(parent: QWidget | None, report: LockReport) -> str:
     return dialog.choice
 
 
+# What the app was doing, in words (FileOp values; "replace" means nothing to a user).
+_DOING = {"replace": "save the new version of this file", "delete": "delete this file",
+          "remove folder": "remove this folder", "rename": "rename this file", "open": "read this file",
+          "open for writing": "write this file", "unpack": "unpack this model file",
+          "load model": "load this model file"}
+
+
 class LockDialog(QDialog):
     def __init__(self, report: LockReport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,8 +134,10 @@ class LockDialog(QDialog):
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         path.setWordWrap(True)
         holder = report.holder.name + (f" — {report.holder.evidence}" if report.holder.evidence else "")
-        facts = QLabel(f"Operation: {_html(report.operation)}<br>Likely holder: {_html(holder)}")
-        steps = "".join(f"<li>{_html(s)}</li>" for s in report.steps)
+        doing = _DOING.get(report.operation, f"use the file ({report.operation})")
+        facts = QLabel(f"nemo_desk could not {_html(doing)}.<br>Most likely kept open by: {_html(holder)}")
+        # The dialog says "then press Retry" itself; the CLI's "(or run the command again)" is not for here.
+        steps = "".join(f"<li>{_html(s)}</li>" for s in report.steps if s != RETRY_STEP)
         what = QLabel(f"What to do, then press Retry:<ol>{steps}</ol>")
         for label in (intro, facts, what):
             label.setWordWrap(True)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from nemo_desk.engine.jobs import Job, JobResult
+from nemo_desk.gui import colours
 
 # Status (with its progress bar) and ETA come right after the name: at the window's
 # minimum width they are what must stay on screen (the view scrolls the rest).
@@ -25,7 +26,6 @@ FINISHED = frozenset({"done", "failed", "cancelled"})
 RERUNNABLE = frozenset({"failed", "cancelled"})
 # How much of the bar each stage fills: decoding is quick, transcribing is the work.
 _BAR = {"decoding": (0.0, 0.05), "transcribing": (0.05, 0.97), "writing": (0.97, 1.0)}
-_COLOURS = {"done": "#2e7d32", "failed": "#c62828", "cancelled": "#8d6e63"}
 
 
 @dataclass
@@ -134,8 +134,9 @@ class QueueModel(QAbstractTableModel):
             if col == FILE:
                 return str(row.job.source)
             return row.detail or row.status_text()
-        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS and row.state in _COLOURS:
-            return QBrush(QColor(_COLOURS[row.state]))
+        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS:
+            colour = colours.for_state(row.state, QGuiApplication.palette())  # readable in light and dark
+            return QBrush(colour) if colour is not None else None
         if role == BAR_ROLE:
             return row.bar if row.shows_bar else None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (ETA, DURATION):

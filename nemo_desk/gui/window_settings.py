@@ -84,6 +84,9 @@ class WindowSettings:
         return found
 
     def open_models(self) -> None:
-        dialogs.manage_models(self.w, self.w.services, log=self.w.log_pane.add)
+        imported = dialogs.manage_models(self.w, self.w.services, log=self.w.log_pane.add)
         self.w.options.fill_models(self.local_model_paths())
+        if imported:  # the model just imported is the one the user wants next (#19)
+            self.w.options.set_local_model(imported)
+            self.w.log("info", f"Model selected: {os.path.basename(imported)} (used by Start and Re-run)")
 
