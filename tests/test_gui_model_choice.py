@@ -1,5 +1,6 @@
 """Choosing a model file (#19): the "Local file…" item, the import in the Models dialog,
 a recording picked by mistake, and a model list that is not cut off."""
+
 from __future__ import annotations
 
 import tarfile
@@ -39,7 +40,7 @@ def test_a_recording_chosen_as_local_model_is_refused_in_words(qtbot, dialogs_re
     panel = _panel(qtbot)
     before = panel.model_combo.currentData()
     panel.model_combo.setCurrentIndex(panel.model_combo.count() - 1)
-    (_p, title, text), = dialogs_rec.called("show_error")
+    ((_p, title, text),) = dialogs_rec.called("show_error")
     assert title == "Not a model file" and "interview.wav is a recording" in text and ".nemo" in text
     assert not dialogs_rec.called("confirm") and panel.model_combo.currentData() == before
 
@@ -52,7 +53,7 @@ def test_models_dialog_refuses_a_recording_before_importing(qtbot, services, dia
     dialog = ModelsDialog(services)
     qtbot.addWidget(dialog)
     dialog.import_button.click()
-    (_p, title, text), = dialogs_rec.called("show_error")
+    ((_p, title, text),) = dialogs_rec.called("show_error")
     assert title == "Not a model file" and "recording" in text
     assert dialog.task is None and not dialogs_rec.called("confirm")  # never offered for import
 
@@ -80,12 +81,15 @@ def test_model_list_is_not_cut_off(qtbot, services):
     assert table.verticalScrollBar().maximum() == 0  # every model in view at the default size
 
 
-@pytest.mark.parametrize(("name", "content", "expected"), [
-    ("talk.mp3", b"ID3" + bytes(50), "talk.mp3 is a recording"),
-    ("notes.txt", b"hello", "model files end in .nemo"),
-    ("half.nemo", b"\x1f\x8b\x08" + bytes(20), "half.nemo is damaged or not a NeMo model file"),
-    ("empty.nemo", b"", "is empty"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("talk.mp3", b"ID3" + bytes(50), "talk.mp3 is a recording"),
+        ("notes.txt", b"hello", "model files end in .nemo"),
+        ("half.nemo", b"\x1f\x8b\x08" + bytes(20), "half.nemo is damaged or not a NeMo model file"),
+        ("empty.nemo", b"", "is empty"),
+    ],
+)
 def test_wrong_files_are_named_in_words_not_tar_errors(tmp_path, services, name, content, expected):
     path = tmp_path / name
     path.write_bytes(content)

@@ -2,6 +2,7 @@
 re-run and "run again" with the options selected now, an imported model selected, asked
 before a download, duration known at add time, progress in the title, a status bar that
 moves on from "Loading model…", keyboard and double-click on rows."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,7 +18,13 @@ from nemo_desk.gui import editor_launch
 from nemo_desk.gui.main_window import TITLE
 from tests.support import audio
 from tests.support.gui_helpers import (  # noqa: F401 (fixtures)
-    GUI_MARKS, dialogs_rec, make_window, no_leaks, row_by_name, use_local_model, wait_finished,
+    GUI_MARKS,
+    dialogs_rec,
+    make_window,
+    no_leaks,
+    row_by_name,
+    use_local_model,
+    wait_finished,
 )
 
 pytestmark = GUI_MARKS
@@ -89,14 +96,15 @@ def test_start_asks_before_downloading_with_size_and_place(make_window, dialogs_
     assert not window.services.store.is_installed(spec)
     window.add_paths([str(source)])
     assert window.start() == 0  # it started a 2.4 GB download without a word before
-    (_parent, title, text, ok), = dialogs_rec.called("confirm")
+    ((_parent, title, text, ok),) = dialogs_rec.called("confirm")
     assert "Download" in title and f"{spec.size_gb:.1f} GB" in text
     assert str(window.services.store.folder_for(spec)) in text and "GB" in ok
     assert not window.queue.rows[0].submitted and window.worker.pending == 0
 
 
-def test_duration_is_known_at_add_time_and_probed_off_the_gui_thread(make_window, qtbot, speech_dir, tmp_path,
-                                                                     monkeypatch):
+def test_duration_is_known_at_add_time_and_probed_off_the_gui_thread(
+    make_window, qtbot, speech_dir, tmp_path, monkeypatch
+):
     from nemo_desk.media import probing
 
     threads = []
@@ -135,8 +143,9 @@ def test_progress_in_the_title_and_the_status_bar_moves_on(make_window, qtbot, t
     assert not window.status_label.text().startswith("Loading model"), window.status_label.text()
 
 
-def test_failed_row_double_click_shows_the_message_without_ffmpeg_words(make_window, qtbot, dialogs_rec,
-                                                                          tiny_steered, tmp_path):
+def test_failed_row_double_click_shows_the_message_without_ffmpeg_words(
+    make_window, qtbot, dialogs_rec, tiny_steered, tmp_path
+):
     bad = audio.make_corrupt(tmp_path / "broken.mp3")
     dialogs_rec.answer("show_error", None)
     window = make_window()
@@ -150,12 +159,13 @@ def test_failed_row_double_click_shows_the_message_without_ffmpeg_words(make_win
     # A press first: the view acts on a double-click only on the index the press was on.
     qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    (_parent, title, text, detail), = dialogs_rec.called("show_error")  # nothing happened before
+    ((_parent, title, text, detail),) = dialogs_rec.called("show_error")  # nothing happened before
     assert "broken.mp3" in title and row.message in text and str(bad) in detail
 
 
-def test_keys_on_rows_and_window_shortcuts(make_window, qtbot, dialogs_rec, tiny_steered, speech_dir, tmp_path,
-                                           monkeypatch):
+def test_keys_on_rows_and_window_shortcuts(
+    make_window, qtbot, dialogs_rec, tiny_steered, speech_dir, tmp_path, monkeypatch
+):
     sources = [_copy(speech_dir, tmp_path, n) for n in ("hello.wav", "digits.mp4")]
     opened = []
     monkeypatch.setattr(editor_launch, "open_for_job", lambda window, job_id: opened.append(job_id))

@@ -5,6 +5,7 @@ which file it is and what to choose instead, never tarfile's "invalid header" or
 "method gz: ReadError": the check looks at the name and the archive header, in a second,
 before anything is unpacked.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,7 @@ def model_file_problem(path: str | Path) -> str:
     name = path.name
     suffix = path.suffix.lower()
     if suffix.lstrip(".") in MEDIA_EXTENSIONS:
-        return (f"{name} is a recording, not a speech model. To transcribe it, add it to the list of files. "
-                f"{_WHERE}")
+        return f"{name} is a recording, not a speech model. To transcribe it, add it to the list of files. {_WHERE}"
     if suffix != SUFFIX:
         return f"{name} is not a speech model: model files end in .nemo. {_WHERE}"
     if not path.is_file():
@@ -30,8 +30,10 @@ def model_file_problem(path: str | Path) -> str:
     if path.stat().st_size == 0:
         return f"The model file {name} is empty (an unfinished download?). Download it again."
     if not _is_archive(path):
-        return (f"{name} is damaged or not a NeMo model file (an unfinished download?). "
-                f"Download it again from where you got it.")
+        return (
+            f"{name} is damaged or not a NeMo model file (an unfinished download?). "
+            f"Download it again from where you got it."
+        )
     return ""
 
 

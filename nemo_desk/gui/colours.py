@@ -5,6 +5,7 @@ orange warnings 3.8:1 on a light one. Each colour keeps its hue and is darkened 
 lightened, against the actual background, until it passes; so it follows the system's
 light or dark scheme and any high-contrast palette too.
 """
+
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
@@ -12,13 +13,18 @@ from PySide6.QtGui import QColor, QPalette
 AA = 4.5  # WCAG 2 AA for normal text
 # The hue of each meaning (what the colour says), not its final lightness.
 HUES = {
-    "done": "#2e7d32", "failed": "#c62828", "cancelled": "#8d6e63",  # queue rows
-    "retry": "#b26a00", "warning": "#e65100", "error": "#c62828",  # log lines
+    "done": "#2e7d32",
+    "failed": "#c62828",
+    "cancelled": "#8d6e63",  # queue rows
+    "retry": "#b26a00",
+    "warning": "#e65100",
+    "error": "#c62828",  # log lines
 }
 
 
 def luminance(colour: QColor) -> float:
     """Relative luminance (WCAG 2)."""
+
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 

@@ -1,6 +1,7 @@
 """What the user can do to queue rows by mouse and keyboard: the context menu, double-click,
 and the window's shortcuts (Start Ctrl+Enter, Cancel Esc, Delete, Settings Ctrl+,,
 Open transcript Enter)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -58,7 +59,9 @@ class QueueActions(QObject):
                 self.w.remove_selected()
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() in (
-                    Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier):
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.KeypadModifier,
+            ):
                 ids = self.w.view.selected_ids()
                 if ids:
                     self.activate(ids[0])
@@ -73,8 +76,12 @@ class QueueActions(QObject):
         if row.state == "done":
             editor_launch.open_for_job(self.w, job_id)
         elif row.state == "failed":
-            dialogs.show_error(self.w, f"{row.job.source.name} failed", row.detail or row.message,
-                               f"File: {row.job.source}\nModel: {row.job.model.label}")
+            dialogs.show_error(
+                self.w,
+                f"{row.job.source.name} failed",
+                row.detail or row.message,
+                f"File: {row.job.source}\nModel: {row.job.model.label}",
+            )
 
     def context_menu(self, pos) -> None:
         w = self.w
@@ -84,16 +91,16 @@ class QueueActions(QObject):
             return
         menu = QMenu(w)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: do not pile up
-        menu.addAction("Open transcript", lambda: editor_launch.open_for_job(w, job_id)).setEnabled(
-            row.state == "done")
+        menu.addAction("Open transcript", lambda: editor_launch.open_for_job(w, job_id)).setEnabled(row.state == "done")
         if row.state == "failed":
             menu.addAction("Show the error…", lambda: self.activate(job_id))
         menu.addAction("Open output file", lambda: w.open_output(job_id)).setEnabled(bool(row.outputs))
         menu.addAction("Open output folder", lambda: w.open_output(job_id, folder=True))
         menu.addSeparator()
         menu.addAction("Re-run", lambda: w.rerun(job_id)).setEnabled(row.state in RERUNNABLE)
-        menu.addAction("Run again with current options",
-                       lambda: w.controller.rerun(job_id, finished_too=True)).setEnabled(row.state in FINISHED)
+        menu.addAction(
+            "Run again with current options", lambda: w.controller.rerun(job_id, finished_too=True)
+        ).setEnabled(row.state in FINISHED)
         self._track_menu(menu, job_id)
         menu.addSeparator()
         menu.addAction("Cancel", lambda: w.cancel(job_id)).setEnabled(row.submitted)
@@ -101,7 +108,7 @@ class QueueActions(QObject):
         menu.popup(w.view.viewport().mapToGlobal(pos))
 
     def _track_menu(self, menu: QMenu, job_id: str) -> QMenu | None:
-        """"Audio track" for a file with several (a film with dubbed languages, a recorder
+        """ "Audio track" for a file with several (a film with dubbed languages, a recorder
         with one track per microphone): the choice is the row's, used when it runs."""
         row = self.w.queue.row(job_id)
         if row is None or len(row.tracks) < 2:

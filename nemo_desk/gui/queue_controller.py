@@ -5,6 +5,7 @@ JobQueue (the journal). A row's job is built from the options *when it is handed
 worker* (Start, Re-run, Run again), so what the user sees selected is what runs; only
 rows restored from the journal keep their job, so that they resume.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,10 @@ class QueueController:
             elif not os.path.exists(long_path(path)):
                 self.w.log("warning", f"Skipped {path}: file not found")
             elif not is_media_file(path):
-                self.w.log("warning", f"Skipped {path.name}: not an audio or video file "
-                                      f"(known types: {', '.join(MEDIA_EXTENSIONS)})")
+                self.w.log(
+                    "warning",
+                    f"Skipped {path.name}: not an audio or video file (known types: {', '.join(MEDIA_EXTENSIONS)})",
+                )
             elif job := self._add_file(path):
                 added.append(job)
         self.probe(added)
@@ -65,13 +68,17 @@ class QueueController:
         """A job with the options as they are now (and the row's own audio track)."""
         c = self.w.options.choice()
         s = self.w.settings
-        options = s.job_options(language=c.language, target_language=c.target_language, speakers=c.speakers,
-                                boost=c.boost, boost_strength=c.boost_strength)
+        options = s.job_options(
+            language=c.language,
+            target_language=c.target_language,
+            speakers=c.speakers,
+            boost=c.boost,
+            boost_strength=c.boost_strength,
+        )
         if audio_track is not None:
             options = replace(options, audio_track=audio_track)
         model = replace(c.model, cuda_graphs=s.cuda_graphs)
-        job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir,
-                  options=options)
+        job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir, options=options)
         return replace(job, id=job_id) if job_id else job
 
     # -- duration and tracks, known at add time -------------------------------------------
@@ -137,13 +144,18 @@ class QueueController:
                     missing.append(spec)
         for spec in missing:
             where = services.store.folder_for(spec)
-            text = (f"{spec.name} is not on this computer yet. Download it now?\n\n"
-                    f"Size: {spec.size_gb:.1f} GB\nSaved in: {where}\n\n"
-                    "It is downloaded once; after that transcription works offline. "
-                    "(The models folder can be changed in Settings.)")
+            text = (
+                f"{spec.name} is not on this computer yet. Download it now?\n\n"
+                f"Size: {spec.size_gb:.1f} GB\nSaved in: {where}\n\n"
+                "It is downloaded once; after that transcription works offline. "
+                "(The models folder can be changed in Settings.)"
+            )
             if not dialogs.confirm(self.w, "Download the model?", text, f"Download {spec.size_gb:.1f} GB"):
-                self.w.log("info", f"Not started: {spec.name} is not downloaded (choose an installed model, "
-                                   "or press Start again to download it)")
+                self.w.log(
+                    "info",
+                    f"Not started: {spec.name} is not downloaded (choose an installed model, "
+                    "or press Start again to download it)",
+                )
                 return False
             self._downloads_allowed.add(spec.id)
         return True
@@ -196,8 +208,11 @@ class QueueController:
         ids = self.w.view.selected_ids()
         if running in ids:
             row = self.queue.row(running)
-            self.w.log("info", f"{row.job.source.name if row else 'The current file'} is being transcribed: "
-                               "cancel it first (Esc), then remove it")
+            self.w.log(
+                "info",
+                f"{row.job.source.name if row else 'The current file'} is being transcribed: "
+                "cancel it first (Esc), then remove it",
+            )
         self.forget([i for i in ids if i != running])
 
     def forget(self, job_ids: list[str]) -> None:
@@ -238,8 +253,12 @@ class QueueController:
         if row.fixed:  # a restored job keeps its job: change the track in it
             options = replace(row.job.options, audio_track=track)
             self.queue.set_job(job_id, replace(row.job, options=options))
-        self.w.log("info", f"{row.job.source.name}: audio track {track} ({row.tracks[track - 1]})"
-                   if 0 < track <= len(row.tracks) else f"{row.job.source.name}: audio track {track}")
+        self.w.log(
+            "info",
+            f"{row.job.source.name}: audio track {track} ({row.tracks[track - 1]})"
+            if 0 < track <= len(row.tracks)
+            else f"{row.job.source.name}: audio track {track}",
+        )
 
     def open_output(self, job_id: str | None, folder: bool = False) -> None:
         row = self.queue.row(job_id) if job_id else None

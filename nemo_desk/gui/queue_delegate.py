@@ -4,6 +4,7 @@ QStyleOptionProgressBar takes its orientation from State_Horizontal in `state`; 
 view's option state lacks that flag, so copying it (as this cell once did) gave a bar
 that filled bottom-up: at 30 % a thin strip along the bottom of the cell.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
@@ -19,8 +20,9 @@ class StatusDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         fraction = index.data(BAR_ROLE)
         if fraction is None:  # a finished or waiting row: its (coloured) text, as any cell
             super().paint(painter, option, index)

@@ -131,8 +131,9 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == OUTPUT and row.outputs:
                 return "\n".join(str(p) for p in row.outputs)
-            if col == FILE:
-                return str(row.job.source)
+            if col == FILE:  # all of it, also what a narrow window's hidden columns say
+                outputs = "".join(f"\n{p}" for p in row.outputs)
+                return f"{row.job.source}\nModel: {row.job.model.label}{outputs}"
             return row.detail or row.status_text()
         if role == Qt.ItemDataRole.ForegroundRole and col == STATUS:
             colour = colours.for_state(row.state, QGuiApplication.palette())  # readable in light and dark
@@ -293,6 +294,21 @@ class QueueView(QTableView):
         self.setAccessibleDescription("The files to transcribe: name, status and progress, time left, "
                                       "length, model and output files")
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Narrow (the window at its minimum, or at 150 % scaling): Output, then Model, then
+        Duration step aside so that File, Status and ETA stay in view without scrolling; each
+        is in the row's tooltip or its context menu meanwhile."""
+        room = self.viewport().width() - FILE_MIN_WIDTH
+        needed = sum(self.columnWidth(c) for c in (STATUS, ETA))
+        for col in (DURATION, MODEL, OUTPUT):  # the first to come back, the last to go
+            width = COLUMN_WIDTHS[col] if self.isColumnHidden(col) else self.columnWidth(col)
+            needed += width
+            self.setColumnHidden(col, needed > room)
+
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if self.model().rowCount() == 0:  # the empty state says what to do
@@ -316,3 +332,4 @@ class QueueView(QTableView):
 
 # Status first: its text ("transcribing 42 %", "interrupted - resumes at 48 %") needs room.
 COLUMN_WIDTHS = {STATUS: 190, ETA: 56, DURATION: 64, MODEL: 120, OUTPUT: 120}
+FILE_MIN_WIDTH = 160  # below this a name is mostly "…"

@@ -4,6 +4,7 @@ Qt 6 dropped QWinTaskbarProgress, so the button is driven by hand: ITaskbarList3
 with CoCreateInstance and called through its vtable with ctypes (no comtypes, no pywin32).
 Anywhere else, or when COM refuses, the button part is a no-op; the title still shows it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,22 +27,30 @@ CoCreate = Callable[[str, str], ctypes.c_void_p]
 
 
 class GUID(ctypes.Structure):
-    _fields_ = [("Data1", ctypes.c_uint32), ("Data2", ctypes.c_uint16), ("Data3", ctypes.c_uint16),
-                ("Data4", ctypes.c_ubyte * 8)]
+    _fields_ = [
+        ("Data1", ctypes.c_uint32),
+        ("Data2", ctypes.c_uint16),
+        ("Data3", ctypes.c_uint16),
+        ("Data4", ctypes.c_ubyte * 8),
+    ]
 
     @classmethod
     def parse(cls, text: str) -> "GUID":
         h = text.strip("{}").replace("-", "")
-        return cls(int(h[:8], 16), int(h[8:12], 16), int(h[12:16], 16),
-                   (ctypes.c_ubyte * 8)(*bytes.fromhex(h[16:])))
+        return cls(int(h[:8], 16), int(h[8:12], 16), int(h[12:16], 16), (ctypes.c_ubyte * 8)(*bytes.fromhex(h[16:])))
 
 
 def _co_create_windows(clsid: str, iid: str) -> ctypes.c_void_p:
     ole32 = ctypes.windll.ole32  # type: ignore[attr-defined]
     ole32.CoInitialize(None)  # Qt's GUI thread is already an STA: this only adds a reference
     pointer = ctypes.c_void_p()
-    hr = ole32.CoCreateInstance(ctypes.byref(GUID.parse(clsid)), None, CLSCTX_INPROC_SERVER,
-                                ctypes.byref(GUID.parse(iid)), ctypes.byref(pointer))
+    hr = ole32.CoCreateInstance(
+        ctypes.byref(GUID.parse(clsid)),
+        None,
+        CLSCTX_INPROC_SERVER,
+        ctypes.byref(GUID.parse(iid)),
+        ctypes.byref(pointer),
+    )
     if hr != 0 or not pointer.value:
         raise OSError(f"CoCreateInstance(TaskbarList) failed: 0x{hr & 0xFFFFFFFF:08X}")
     return pointer
@@ -69,8 +78,9 @@ class TaskbarButton:
 
     def _call(self, index: int, args: list[tuple[type, object]]) -> int:
         assert self._this is not None
-        vtable = ctypes.cast(ctypes.cast(self._this, ctypes.POINTER(ctypes.c_void_p))[0],
-                             ctypes.POINTER(ctypes.c_void_p))
+        vtable = ctypes.cast(
+            ctypes.cast(self._this, ctypes.POINTER(ctypes.c_void_p))[0], ctypes.POINTER(ctypes.c_void_p)
+        )
         proto = _FUNCTYPE(ctypes.c_long, ctypes.c_void_p, *(t for t, _ in args))
         return int(proto(vtable[index])(self._this, *(v for _, v in args)))
 

@@ -2,6 +2,7 @@
 the taskbar button, and the dialogs a failure needs (a model that cannot load, a locked
 file). Connected to the worker's signals by MainWindow.attach.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
