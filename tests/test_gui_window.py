@@ -187,6 +187,11 @@ def test_keys_on_rows_and_window_shortcuts(
     qtbot.keyClick(window.view, Qt.Key.Key_Return)  # Enter opens the transcript
     assert opened == [window.queue.rows[0].job.id]
 
+    cancels = []
+    monkeypatch.setattr(window.controller, "cancel_current", lambda: cancels.append(True))
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)  # Cancel
+    assert cancels == [True]
+
     dialogs_rec.answer("edit_settings", None)  # the dialog, cancelled
     qtbot.keyClick(window.view, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)  # Settings
     assert dialogs_rec.called("edit_settings")
