@@ -54,6 +54,9 @@ def build_layout(w: "MainWindow") -> None:
     w.top_split.setStretchFactor(0, 3)
     w.top_split.setStretchFactor(1, 1)
     w.top_split.setCollapsible(0, False)  # the queue never disappears behind the options
+    # The options whole at the default size (their minimum width); the queue gets the rest.
+    wanted = w.options.minimumSizeHint().width() + options.verticalScrollBar().sizeHint().width()
+    w.top_split.setSizes([max(w.width() - wanted, w.width() * 3 // 5), wanted])
     w.split = QSplitter(Qt.Orientation.Vertical)
     w.split.addWidget(w.top_split)
     w.split.addWidget(w.log_pane)
