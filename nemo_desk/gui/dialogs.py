@@ -57,6 +57,15 @@ def confirm(parent: QWidget | None, title: str, text: str, ok_text: str = "OK") 
     return box.clickedButton() is ok
 
 
+def confirm_download(parent: QWidget | None, name: str, size_gb: float, where: str | os.PathLike[str]) -> bool:
+    """Asked before any model download (Start, Re-run, the Models dialog): how big, and where."""
+    text = (f"{name} is not on this computer yet. Download it now?\n\n"
+            f"Size: {size_gb:.1f} GB\nSaved in: {where}\n\n"
+            "It is downloaded once; after that transcription works offline. "
+            "(The models folder can be changed in Settings.)")
+    return confirm(parent, "Download the model?", text, f"Download {size_gb:.1f} GB")
+
+
 def confirm_quit(parent: QWidget | None, pending: int) -> bool:
     text = (f"{pending} file(s) are still being transcribed or waiting.\n\n"
             "Quit anyway? The current file is cancelled; finished files are kept.")

@@ -163,6 +163,8 @@ class ModelsDialog(QDialog):
         if e is None or e.spec is None or self.task is not None:
             return
         spec, store = e.spec, self.services.store
+        if not dialogs.confirm_download(self, spec.name, spec.size_gb, store.folder_for(spec)):
+            return
         self._run(f"download {spec.name}", lambda obs, cancel: store.ensure_catalog_model(spec, obs, cancel),
                   f"Downloading {spec.name}…", "Download failed")
 

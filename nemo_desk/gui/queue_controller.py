@@ -144,13 +144,7 @@ class QueueController:
                     missing.append(spec)
         for spec in missing:
             where = services.store.folder_for(spec)
-            text = (
-                f"{spec.name} is not on this computer yet. Download it now?\n\n"
-                f"Size: {spec.size_gb:.1f} GB\nSaved in: {where}\n\n"
-                "It is downloaded once; after that transcription works offline. "
-                "(The models folder can be changed in Settings.)"
-            )
-            if not dialogs.confirm(self.w, "Download the model?", text, f"Download {spec.size_gb:.1f} GB"):
+            if not dialogs.confirm_download(self.w, spec.name, spec.size_gb, where):
                 self.w.log(
                     "info",
                     f"Not started: {spec.name} is not downloaded (choose an installed model, "
