@@ -179,6 +179,31 @@ def test_every_control_has_an_accessible_name_and_a_tooltip(make_window):
     assert window.options.output_edit.accessibleName() == "Output folder"  # announced as "Options" before
 
 
+def test_dialog_controls_have_accessible_names(qtbot, services):
+    from nemo_desk.gui.models_dialog import ModelsDialog
+    from nemo_desk.gui.settings_dialog import SettingsDialog
+    from nemo_desk.settings import Settings
+
+    for dialog in (SettingsDialog(Settings()), ModelsDialog(services)):
+        qtbot.addWidget(dialog)
+        kinds = (QAbstractButton, QComboBox, QLineEdit, QAbstractItemView, QPlainTextEdit, QAbstractSpinBox)
+        unnamed = [
+            f"{type(w).__name__} {w.text() if hasattr(w, 'text') else ''!r}"
+            for w in dialog.findChildren(QWidget)
+            if isinstance(w, kinds)
+            and not isinstance(w, QHeaderView)
+            and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox))
+            and not w.objectName().startswith("qt_")
+            and w.isVisibleTo(dialog)
+            and not w.accessibleName()
+        ]
+        assert not unnamed, (type(dialog).__name__, unnamed)
+    settings = SettingsDialog(Settings())  # a Browse button says which folder it browses for
+    qtbot.addWidget(settings)
+    names = {b.accessibleName() for b in settings.findChildren(QAbstractButton)}
+    assert {"Models: Browse", "Output: Browse"} <= names
+
+
 def _palettes() -> dict[str, QPalette]:
     light = QStyleFactory.create("Fusion").standardPalette()
     dark = QPalette(light)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from nemo_desk.engine.catalog import CATALOG, DIARIZERS, ModelSpec
 from nemo_desk.engine.model_file import model_file_problem
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE
-from nemo_desk.gui import dialogs
+from nemo_desk.gui import a11y, dialogs
 from nemo_desk.gui.tasks import TaskFn, TaskThread
 
 STOP_WAIT_MS = 10_000
@@ -96,6 +96,8 @@ class ModelsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update)
         self.refresh()
         self._fit_table()
+        self.table.setAccessibleName("Models")
+        a11y.name_controls(self)
 
     # -- listing -------------------------------------------------------------------------
     def refresh(self) -> None:
