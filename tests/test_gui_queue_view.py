@@ -71,6 +71,11 @@ def test_columns_in_order_names_elided_in_the_middle(qtbot):
     assert (FILE, STATUS, ETA, DURATION, MODEL, OUTPUT) == tuple(range(6))
     view = _view(qtbot, ("a very long recording name from the annual general meeting 2026 part one.wav", "queued", 0.0))
     assert view.textElideMode() == Qt.TextElideMode.ElideMiddle
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()  # a status reads from its start: "failed: not a readable…"
+    view.itemDelegateForColumn(STATUS).initStyleOption(option, view.model().index(0, STATUS))
+    assert option.textElideMode == Qt.TextElideMode.ElideRight
 
 
 def test_restored_row_says_where_it_resumes(make_window, qtbot, services, speech_dir, tmp_path):
