@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from nemo_desk.core.events import Progress
 from nemo_desk.core.states import Stage
 from nemo_desk.core.transcript import Segment
+from nemo_desk.engine.catalog import DEFAULT_MODEL_ID, get_spec
 from nemo_desk.engine.jobs import Job
 from nemo_desk.gui import colours, dialogs
 from nemo_desk.gui.main_window import DEFAULT_SIZE, MINIMUM_SIZE
@@ -76,6 +77,8 @@ def test_columns_in_order_names_elided_in_the_middle(qtbot):
     option = QStyleOptionViewItem()  # a status reads from its start: "failed: not a readable…"
     view.itemDelegateForColumn(STATUS).initStyleOption(option, view.model().index(0, STATUS))
     assert option.textElideMode == Qt.TextElideMode.ElideRight
+    model = view.model().index(0, MODEL).data()  # the name the options list shows, not the id
+    assert model == get_spec(DEFAULT_MODEL_ID).name
 
 
 def test_restored_row_says_where_it_resumes(make_window, qtbot, services, speech_dir, tmp_path):

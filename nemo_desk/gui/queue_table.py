@@ -14,7 +14,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from nemo_desk.core.errors import ModelError
+from nemo_desk.engine.catalog import get_spec
 from nemo_desk.engine.jobs import Job, JobResult
+from nemo_desk.engine.modelref import ModelRef
 from nemo_desk.gui import colours
 
 # Status (with its progress bar) and ETA come right after the name: at the window's
@@ -96,6 +99,16 @@ def source_key(path: str | os.PathLike[str]) -> str:
     return os.path.normcase(os.path.abspath(os.fspath(path)))
 
 
+def model_name(model: ModelRef) -> str:
+    """What the options list calls it: "Parakeet TDT 0.6B v3", not "nvidia/parakeet-tdt-0.6b-v3"."""
+    if model.path is None and model.model_id:
+        try:
+            return get_spec(model.model_id).name
+        except ModelError:
+            pass
+    return model.label
+
+
 def format_seconds(seconds: float | None) -> str:
     if seconds is None or seconds < 0:
         return ""
@@ -150,7 +163,7 @@ class QueueModel(QAbstractTableModel):
         if col == DURATION:
             return format_seconds(row.duration)
         if col == MODEL:
-            return row.job.model.label
+            return model_name(row.job.model)
         if col == STATUS:
             return row.status_text()
         if col == ETA:
