@@ -1,4 +1,5 @@
 """Keeping the computer awake while a batch runs: each platform's branch, simulated or real."""
+
 from __future__ import annotations
 
 import ctypes
@@ -96,9 +97,11 @@ def test_linux_inhibitor_child_ends_on_release(tmp_path):
 @pytest.mark.skipif(sys.platform != "linux", reason="a real child process on Linux")
 def test_linux_inhibitor_ends_when_the_process_holding_it_dies(tmp_path):
     """A crash must not leave the computer sleepless: kill the holder, its child goes too."""
-    script = ("import sys, time; from nemo_desk.core.awake import KeepAwake;"
-              f"a = KeepAwake(platform='linux', which=lambda t: {str(_fake_inhibit(tmp_path))!r}); a.acquire();"
-              "print(a._child.pid, flush=True); time.sleep(60)")
+    script = (
+        "import sys, time; from nemo_desk.core.awake import KeepAwake;"
+        f"a = KeepAwake(platform='linux', which=lambda t: {str(_fake_inhibit(tmp_path))!r}); a.acquire();"
+        "print(a._child.pid, flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         child_pid = int(holder.stdout.readline())

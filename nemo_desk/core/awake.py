@@ -12,6 +12,7 @@ batch runs we ask the system not to sleep, and only that: the screen may still t
 - macOS: `caffeinate -i -w <our pid>`: it ends with us as well.
 - Anything else, or the tool missing: nothing, and the caller is told so.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,12 @@ WHY = "nemo_desk is transcribing a batch of files"
 class KeepAwake:
     """acquire() when a batch starts, release() when it ends (both idempotent)."""
 
-    def __init__(self, platform: str | None = None, which: Callable[[str], str | None] = shutil.which,
-                 popen: Callable[..., Any] = subprocess.Popen) -> None:
+    def __init__(
+        self,
+        platform: str | None = None,
+        which: Callable[[str], str | None] = shutil.which,
+        popen: Callable[..., Any] = subprocess.Popen,
+    ) -> None:
         self.platform = sys.platform if platform is None else platform
         self._which = which
         self._popen = popen
@@ -51,8 +56,9 @@ class KeepAwake:
                 return self._windows(ES_CONTINUOUS | ES_SYSTEM_REQUIRED)
             if self.platform == "darwin":
                 return self._spawn("caffeinate", ["-i", "-w", str(os.getpid())])
-            return self._spawn("systemd-inhibit", ["--what=sleep:idle", "--who=nemo_desk", f"--why={WHY}",
-                                                   "--mode=block", "cat"])
+            return self._spawn(
+                "systemd-inhibit", ["--what=sleep:idle", "--who=nemo_desk", f"--why={WHY}", "--mode=block", "cat"]
+            )
         except (OSError, AttributeError, ValueError) as exc:
             return f"Could not keep the computer awake ({exc}); it may go to sleep during the batch"
 
@@ -86,8 +92,7 @@ class KeepAwake:
         exe = self._which(tool)
         if exe is None:
             return f"The computer may go to sleep during the batch ({tool} is not available to prevent it)"
-        child = self._popen([exe, *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+        child = self._popen([exe, *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:  # no session bus or no logind (a container, a bare server): it ends at once
             code = child.wait(timeout=_STARTUP_S)
         except subprocess.TimeoutExpired:

@@ -3,6 +3,7 @@
 The window (status bar, log, tray message), `nemo-desk transcribe` and `nemo-desk watch`
 count their results here, so all three say it the same way.
 """
+
 from __future__ import annotations
 
 import time
