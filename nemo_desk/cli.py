@@ -298,6 +298,9 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
             err.write(f"nemo-desk: {exc}\n")
             return EXIT_USAGE
         if args.resume:
+            if refusal := _owned_by_a_running_window(services.queue):
+                err.write(f"nemo-desk: {refusal}\n")
+                return EXIT_FAILED
             jobs = _resumed_jobs(services.queue, reporter)
         else:
             jobs = _jobs_from_args(args, files, services.settings)
@@ -320,6 +323,17 @@ def _missing_diarizer(job: Job, store) -> str | None:
         return missing_diarizer_message(job.options, store)
     except ModelError as exc:  # an unknown --diarizer id
         return exc.user_message
+
+
+def _owned_by_a_running_window(queue) -> str | None:
+    """--resume must not take the queue of a window (or command) still running: both would
+    transcribe the same files. Only a queue that nobody runs is resumed."""
+    busy = queue.owned_elsewhere()
+    if not busy:
+        return None
+    pids = ", ".join(str(p) for p in sorted(busy))
+    return (f"{sum(busy.values())} unfinished file(s) belong to a nemo_desk window or command that is still "
+            f"running (process {pids}); continue them there, or close it and run --resume again")
 
 
 def _resumed_jobs(queue, reporter: TerminalReporter) -> list[Job]:

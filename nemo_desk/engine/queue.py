@@ -156,6 +156,15 @@ class JobQueue:
         for job_id in job_ids:
             self._safe("remove", job_id)
 
+    def owned_elsewhere(self) -> dict[int, int]:
+        """Unfinished jobs that a live process (a window, another command) owns: pid -> count."""
+        busy: dict[int, int] = {}
+        for row in self._safe("jobs") or []:
+            if row["state"] in UNFINISHED and row["owner"] and row["owner"] != self.owner and _owner_alive(row["owner"]):
+                pid = int(row["owner"].split(":")[0])
+                busy[pid] = busy.get(pid, 0) + 1
+        return busy
+
     def restore(self) -> Restored:
         """The one resume policy: every unfinished job of every earlier run, oldest first,
         unless a live process owns it; rows this version cannot read are marked failed."""
