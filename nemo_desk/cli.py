@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
+from nemo_desk.cli_batch import CliBatch, owned_by_a_running_window, run_batch
 from nemo_desk.cli_checks import OneLineParser, UsageError, check_transcribe
 from nemo_desk.core import limits
 from nemo_desk.core.cancel import CancelReason, CancelToken
@@ -45,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true",
                    help="continue the last interrupted run: finished files are kept, the interrupted "
                         "file goes on from its last finished chunk")
+    add_transcribe_options(t)
+    m = sub.add_parser("models", help="list, download, import, verify or delete models")
+    m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
+    m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
+    add_document_parsers(sub)
+    from nemo_desk.watch_cli import add_parser as add_watch_parser
+
+    add_watch_parser(sub)
+    return parser
+
+
+def add_transcribe_options(t: argparse.ArgumentParser) -> None:
+    """What a job runs with: `transcribe` and `watch` take the same options."""
     which = t.add_mutually_exclusive_group()
     which.add_argument("--model", default=DEFAULT_MODEL_ID,
                        help="catalog model: " + ", ".join(s.id for s in CATALOG) + f" (default {DEFAULT_MODEL_ID})")
@@ -85,11 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} "
                         f"(default: the settings', 10 s unless changed)")
     _add_subtitle_arguments(t)
-    m = sub.add_parser("models", help="list, download, import, verify or delete models")
-    m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
-    m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
-    add_document_parsers(sub)
-    return parser
 
 
 def _add_subtitle_arguments(t: argparse.ArgumentParser) -> None:
@@ -272,11 +281,8 @@ def describe_result(result: JobResult) -> str:
     return text
 
 
-def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: TextIO) -> int:
-    if args.resume and args.inputs:
-        raise UsageError("give files to transcribe, or --resume to continue the last run, not both")
-    if not args.resume and not args.inputs:
-        raise UsageError("say which files to transcribe (or --resume)")
+def check_options(args: argparse.Namespace, err: TextIO) -> int | None:
+    """The job options' checks, before anything loads: an exit status when they fail."""
     problem = next((check_rule(k, v) for k, v in _subtitle_overrides(args).items()
                     if v is not None and check_rule(k, v)), None)
     if problem:  # before anything starts; the same table as the settings file's ranges
@@ -284,11 +290,21 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
         return EXIT_USAGE
     for note in check_transcribe(args):  # before anything loads
         err.write(note + "\n")
+    _boost_phrases(args)  # a bad boost file stops the run before the model loads
+    return None
+
+
+def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: TextIO) -> int:
+    if args.resume and args.inputs:
+        raise UsageError("give files to transcribe, or --resume to continue the last run, not both")
+    if not args.resume and not args.inputs:
+        raise UsageError("say which files to transcribe (or --resume)")
+    if (code := check_options(args, err)) is not None:
+        return code
     files = expand_inputs(args.inputs)
     if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
         return EXIT_FAILED
-    _boost_phrases(args)  # a bad boost file stops the run before the model loads
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:
@@ -298,7 +314,7 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
             err.write(f"nemo-desk: {exc}\n")
             return EXIT_USAGE
         if args.resume:
-            if refusal := _owned_by_a_running_window(services.queue):
+            if refusal := owned_by_a_running_window(services.queue):
                 err.write(f"nemo-desk: {refusal}\n")
                 return EXIT_FAILED
             jobs = _resumed_jobs(services.queue, reporter)
@@ -325,17 +341,6 @@ def _missing_diarizer(job: Job, store) -> str | None:
         return exc.user_message
 
 
-def _owned_by_a_running_window(queue) -> str | None:
-    """--resume must not take the queue of a window (or command) still running: both would
-    transcribe the same files. Only a queue that nobody runs is resumed."""
-    busy = queue.owned_elsewhere()
-    if not busy:
-        return None
-    pids = ", ".join(str(p) for p in sorted(busy))
-    return (f"{sum(busy.values())} unfinished file(s) belong to a nemo_desk window or command that is still "
-            f"running (process {pids}); continue them there, or close it and run --resume again")
-
-
 def _resumed_jobs(queue, reporter: TerminalReporter) -> list[Job]:
     restored = queue.restore()
     for name in restored.done:
@@ -348,26 +353,20 @@ def _resumed_jobs(queue, reporter: TerminalReporter) -> list[Job]:
 
 
 def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
-    observer = services.observer(reporter)
     cancel = CancelToken()
     previous = _install_sigint(cancel, reporter)
-    failed = 0
+    batch = CliBatch(reporter)
     try:
-        for i, job in enumerate(jobs, 1):
-            if cancel.cancelled:
-                break
-            reporter.start(f"[{i}/{len(jobs)}] {job.source.name}")
-            result = services.queue.run(job, cancel, observer)
-            if result.failure is not None and result.failure.detail:
-                services.log_detail(result.failure.detail)
-            if result.failure is not None and result.failure.fatal:
-                # No file can run in this process: one line, and the queue stays for --resume.
-                reporter.line(f"nemo-desk: {result.failure.message}")
-                return EXIT_FAILED
-            reporter.line(describe_result(result))
-            failed += result.status == JobState.FAILED
+        if jobs:
+            batch.begin()
+        fatal = run_batch(services, jobs, reporter, cancel, batch.summary)
     finally:
+        batch.release()
         signal.signal(signal.SIGINT, previous)
+    if fatal is not None:
+        return fatal
+    batch.end()
+    failed = batch.summary.counts.get(JobState.FAILED, 0)
     if cancel.cancelled:  # the queue kept the interrupted file queued: it resumes
         reporter.line("Stopped. Finished files are kept; continue with: nemo-desk transcribe --resume")
         return EXIT_CANCELLED
@@ -397,6 +396,10 @@ def run(argv: Sequence[str], services_factory: Callable, out: TextIO = sys.stdou
         args = parser.parse_args(list(argv))
         if args.command == "transcribe":
             return run_transcribe(args, services_factory, err)
+        if args.command == "watch":
+            from nemo_desk.watch_cli import run_watch
+
+            return run_watch(args, services_factory, err)
     except UsageError as exc:  # printed here, exits 2 like argparse's own errors
         err.write(f"nemo-desk: {exc.message}\n")
         raise
