@@ -123,20 +123,18 @@ def test_the_first_launch_opens_its_own_files_and_takes_over_a_crashed_windows_l
 
     def factory(**kw):
         # Runs once the event loop does: after attach added the command line's files.
-        QTimer.singleShot(
-            0,
-            lambda: rows.extend(
-                r.job.source
-                for w in QApplication.topLevelWidgets()
-                if type(w).__name__ == "MainWindow" and w.isVisible()
-                for r in w.queue.rows
-            ),
-        )
+        def look() -> None:
+            (w,) = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+            rows.extend(r.job.source for r in w.queue.rows)
+            # launch_gui also gave it the batch's keep-awake/summary and the watched folder.
+            rows.append((type(w.batch_end).__name__, type(w.folder_watch).__name__))
+
+        QTimer.singleShot(0, look)
         return build_services(**kw)
 
     started = time.monotonic()
     assert launch_gui([QUIT_AFTER_SHOW, str(clip)], factory) == 0
-    assert rows == [clip]
+    assert rows == [clip, ("BatchEnd", "FolderWatch")]
     # It took the lock over at once: no wait for the dead window to answer (HANDOVER_WAIT_S).
     assert time.monotonic() - started < HANDOVER_WAIT_S / 2
 

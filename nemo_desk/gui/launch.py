@@ -91,6 +91,9 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
         instance.release()
         return 1
     window.attach(services)
+    from nemo_desk.gui.watch_folder import install_unattended  # after the first paint, like the services
+
+    install_unattended(window)
     for text in (*early, *instance.notes):
         window.log("warning", text)
     instance.serve(receive_into(window))
