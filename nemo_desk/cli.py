@@ -1,6 +1,7 @@
 """The headless command line: the same pipeline as the window, for scripts and servers.
 
     nemo-desk transcribe FILE_OR_FOLDER... [options]
+    nemo-desk watch FOLDER... [options]  (watch_cli.py: new media is transcribed as it arrives)
     nemo-desk models [list|verify|delete ID|download ID|import PATH]
     nemo-desk export TRANSCRIPT.json... [--format ...] / nemo-desk open FILE  (export_cli.py)
 

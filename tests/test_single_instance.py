@@ -219,3 +219,19 @@ def test_the_cli_refuses_to_resume_a_queue_that_a_running_window_owns(make_windo
     assert "1 unfinished file(s) belong to a nemo_desk window or command that is still running" in cli.stderr
     assert f"process {os.getpid()}" in cli.stderr
     assert "Resuming" not in cli.stderr and "[1/1]" not in cli.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a Unix socket path taken by a folder")
+def test_a_server_that_cannot_listen_is_said_not_fatal(qtbot, tmp_path):
+    from nemo_desk.gui.single_instance import SingleInstance
+
+    first = SingleInstance(tmp_path / "profile")
+    Path(first.name).mkdir()  # something in the socket's place that is not ours to remove
+    (Path(first.name) / "keep").write_text("x")
+    try:
+        assert first.claim()
+        assert first.serve(lambda files: None) is False
+        assert first.notes and "Could not listen for later launches" in first.notes[0]
+    finally:
+        first.release()
+        shutil.rmtree(first.name)

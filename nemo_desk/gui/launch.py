@@ -94,9 +94,9 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
     from nemo_desk.gui.watch_folder import install_unattended  # after the first paint, like the services
 
     install_unattended(window)
+    instance.serve(receive_into(window))
     for text in (*early, *instance.notes):
         window.log("warning", text)
-    instance.serve(receive_into(window))
     if launch_files(args):
         window.add_paths(launch_files(args))
     undo_hook = install_excepthook(services.logger, lambda: window)

@@ -119,6 +119,9 @@ class InstanceServer(QObject):
     def close(self) -> None:
         self._server.close()
 
+    def error_text(self) -> str:
+        return self._server.errorString()
+
     def _accept(self) -> None:
         while (socket := self._server.nextPendingConnection()) is not None:
             socket.setParent(self)
@@ -181,7 +184,11 @@ class SingleInstance:
     def serve(self, on_files: Callable[[list], None]) -> bool:
         self.server = InstanceServer(self.name)
         self.server.files_received.connect(on_files)
-        return self.server.listen()
+        if self.server.listen():
+            return True
+        self.notes.append(f"Could not listen for later launches ({self.server.error_text()}); opening a file "
+                          "with nemo_desk now starts a second window")
+        return False
 
     def release(self) -> None:
         if self.server is not None:
