@@ -142,7 +142,7 @@ def build_services(
     store = ModelStore(paths.models, fileops, downloader)
     store.sweep_partials()
     models = ModelManager(store)
-    ledger = OutputLedger(paths.data / "outputs.json", fileops)
+    ledger = OutputLedger(paths.data / "outputs.db", fileops)
     try:
         rules = settings.cue_rules()
     except ValueError as exc:

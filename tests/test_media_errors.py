@@ -260,8 +260,7 @@ def test_no_window_kwargs_off_windows(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("constant_present", [True, False])
-def test_no_window_kwargs_on_windows(constant_present: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "platform", "win32")
+def test_no_window_kwargs_on_windows(constant_present: bool, monkeypatch: pytest.MonkeyPatch, fake_windows) -> None:
     if constant_present:
         monkeypatch.setattr(subprocess, "CREATE_NO_WINDOW", 0x08000000, raising=False)
     else:
@@ -269,11 +268,16 @@ def test_no_window_kwargs_on_windows(constant_present: bool, monkeypatch: pytest
     assert no_window_kwargs() == {"creationflags": 0x08000000}
 
 
-def test_every_child_gets_no_window_flag(tmp_path: Path, ffmpeg: Ffmpeg, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = encode_audio(speak("hello", tmp_path / "s.wav"), tmp_path / "s.m4a")
+@pytest.fixture
+def hello_m4a(tmp_path: Path) -> Path:
+    return encode_audio(speak("hello", tmp_path / "s.wav"), tmp_path / "s.m4a")  # made before Windows is faked
+
+
+def test_every_child_gets_no_window_flag(hello_m4a: Path, ffmpeg: Ffmpeg, monkeypatch: pytest.MonkeyPatch,
+                                         fake_windows) -> None:
+    path = hello_m4a
     monkeypatch.delattr(subprocess, "CREATE_NO_WINDOW", raising=False)
     recorder = PopenRecorder(monkeypatch)
-    monkeypatch.setattr(sys, "platform", "win32")
     fresh = Ffmpeg(ffmpeg.exe)
     probe(path, fresh)
     decode(path, fresh)

@@ -1,13 +1,11 @@
 """One-line messages for everything that can go wrong while downloading a model."""
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
-from nemo_desk.core.errors import ModelError
+from nemo_desk.core.errors import ModelError, is_disk_full_os
 from nemo_desk.engine.catalog import ModelSpec
 
-_WIN_DISK_FULL = {112, 39}
 _WIN_NO_SYMLINK_PRIVILEGE = 1314
 
 
@@ -70,7 +68,7 @@ def translate_error(exc: BaseException, spec: ModelSpec, dest: Path, host: str, 
         return ModelError(f"downloading {repo} failed: {one_line(exc)}")
     if isinstance(exc, OSError):
         winerror = getattr(exc, "winerror", None)
-        if exc.errno == errno.ENOSPC or winerror in _WIN_DISK_FULL:
+        if is_disk_full_os(exc):
             return ModelError(
                 f"not enough disk space in {dest} for {spec.size_gb:g} GB ({spec.name}); "
                 f"free some space and try again (the download continues where it stopped)"

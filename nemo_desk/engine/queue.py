@@ -27,7 +27,8 @@ from nemo_desk.core.events import Event, LogEvent, ObserverFn, Progress, null_ob
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import UNFINISHED, JobState, Stage
 from nemo_desk.engine.jobs import Job, JobResult, failure_from, job_from_json, job_to_json
-from nemo_desk.engine.journal import Journal, is_disk_full
+from nemo_desk.core.sqlite_db import is_disk_full
+from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.pipeline import Pipeline
 from nemo_desk.locks.processes import pid_alive
 
