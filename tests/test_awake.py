@@ -17,7 +17,7 @@ class FakeKernel32:
         self.calls: list[int] = []
         self.result = result
 
-    def SetThreadExecutionState(self, flags: int) -> int:  # noqa: N802 (the Win32 name)
+    def SetThreadExecutionState(self, flags: int) -> int:  # the Win32 name
         self.calls.append(flags)
         return self.result
 
