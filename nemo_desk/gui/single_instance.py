@@ -186,8 +186,10 @@ class SingleInstance:
         self.server.files_received.connect(on_files)
         if self.server.listen():
             return True
-        self.notes.append(f"Could not listen for later launches ({self.server.error_text()}); opening a file "
-                          "with nemo_desk now starts a second window")
+        self.notes.append(
+            f"Could not listen for later launches ({self.server.error_text()}); opening a file "
+            "with nemo_desk now starts a second window"
+        )
         return False
 
     def release(self) -> None:
