@@ -91,7 +91,10 @@ def run_watch(
             warn=lambda m: reporter.line(f"warning: {m}"),
             exclude=[args.output_dir] if args.output_dir else (),
         )
-        reporter.line(f"Watching {', '.join(map(str, folders))} for new audio and video files (Ctrl+C to stop)")
+        reporter.line(
+            f"Watching {', '.join(map(str, folders))}: audio and video files not transcribed before, and new "
+            "ones once they have stopped growing, are transcribed (Ctrl+C to stop)"
+        )
         while not cancel.cancelled:
             ready = watcher.poll()
             if not ready:

@@ -62,7 +62,8 @@ class FolderWatch(QObject):
         self.label.setToolTip(folder)
         self.window.log(
             "info",
-            f"Watching {folder}: new audio and video files are added and transcribed once they have stopped growing",
+            f"Watching {folder}: its audio and video files not transcribed before, and new ones once they have "
+            "stopped growing, are added and transcribed",
         )
         self._timer.start()
 
