@@ -318,7 +318,7 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
         if args.cluster:  # the same jobs, handed to Ray actors (nemo_desk/cluster)
             from nemo_desk.cluster import run_cluster
 
-            return run_cluster(args, services, jobs, reporter)
+            return run_cluster(args, services, jobs, reporter, services_factory)
         return _run_jobs(services, jobs, reporter)
     finally:
         services.close()

@@ -192,3 +192,46 @@ def test_rays_sockets_fit_even_under_a_deep_temp_folder():
     assert ray_temp_dir("linux", "/tmp") is None
     assert ray_temp_dir("linux", "/home/someone/.cache/nemo_desk/tmp/run-1234-5678901234") == "/tmp/ray"
     assert ray_temp_dir("win32", "C:\\Users\\someone\\AppData\\Local\\nemo_desk\\Cache\\tmp\\run-1-2") is None
+
+
+def test_a_journal_on_a_network_file_system_is_recognised(tmp_path):
+    from nemo_desk.cluster.reach import network_filesystem
+
+    mounts = ("/dev/vda / ext4 rw 0 0\n"
+              "server:/home /home nfs4 rw 0 0\n"
+              "/dev/vdb /home/ann/local\\040disk xfs rw 0 0\n")
+    assert network_filesystem(Path("/home/ann/.local/share/nemo_desk"), mounts) == "nfs4"
+    assert network_filesystem(Path("/home/ann/local disk/nemo_desk"), mounts) is None  # a local disk mounted inside
+    assert network_filesystem(Path("/var/lib/x"), mounts) is None
+    assert network_filesystem(Path("/homework"), mounts) is None  # a prefix of a name is not a parent
+    assert network_filesystem(tmp_path) is None  # this machine's own /proc/self/mounts
+
+
+def test_the_driver_refuses_a_journal_on_a_network_share(tmp_path, monkeypatch, speech):
+    import io
+
+    from nemo_desk import cli
+    from nemo_desk.app import build_services
+    from nemo_desk.cluster import driver
+
+    monkeypatch.setenv("NEMO_DESK_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(driver, "network_filesystem", lambda path: "nfs4")
+    err = io.StringIO()
+    code = cli.run(["transcribe", str(speech / "short0.wav"), "--model-path", str(MODEL), "--cluster", "local"],
+                   lambda **kw: build_services(**kw), out=io.StringIO(), err=err)
+    assert code == cli.EXIT_USAGE and "network file system (nfs4)" in err.getvalue()
+    services = build_services()
+    try:  # nothing left queued: the same command on a local NEMO_DESK_HOME starts clean
+        assert services.queue.journal is not None and services.queue.journal.unfinished() == []
+    finally:
+        services.close()
+
+
+def test_rays_error_text_becomes_one_plain_line():
+    from nemo_desk.cluster.driver import _first_line
+
+    started = RuntimeError("The actor died because of an error raised in its creation task, \x1b[36mray::W.__init__()"
+                           "\x1b[39m (pid=1)\nTraceback (most recent call last):\n  File \"x.py\"\n"
+                           "TypeError: __init__() takes 5 arguments but 6 were given\n")
+    assert _first_line(started) == "TypeError: __init__() takes 5 arguments but 6 were given"
+    assert _first_line(RuntimeError("\x1b[31mworker crashed\x1b[0m\ndetails")) == "worker crashed"

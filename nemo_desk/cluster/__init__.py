@@ -31,8 +31,9 @@ def cluster_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def run_cluster(args: argparse.Namespace, services, jobs: list, reporter) -> int:
-    """The CLI's queued jobs, run on a cluster; the CLI's exit statuses."""
+def run_cluster(args: argparse.Namespace, services, jobs: list, reporter, services_factory) -> int:
+    """The CLI's queued jobs, run on a cluster; the CLI's exit statuses. `services_factory`
+    is the composition root's `build_services`: each worker builds the app's services with it."""
     from nemo_desk.cluster.driver import run_jobs_on_cluster
 
-    return run_jobs_on_cluster(args, services, jobs, reporter)
+    return run_jobs_on_cluster(args, services, jobs, reporter, services_factory)

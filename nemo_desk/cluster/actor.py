@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from nemo_desk.cluster.reach import first_unreachable
 from nemo_desk.core.cancel import CancelReason, CancelToken
@@ -51,13 +52,16 @@ class Report:
 
 
 class TranscribeWorker:
-    def __init__(self, env: dict[str, str], rules: CueRules, txt_timestamps: bool,
-                 retry_seconds: float | None) -> None:
+    def __init__(self, services_factory: Callable[..., Any], env: dict[str, str], rules: CueRules,
+                 txt_timestamps: bool, retry_seconds: float | None) -> None:
         # On the driver's own machine the driver's app folder is passed on (same store,
         # same ledger); on other nodes `env` is empty and the node's own folder is used.
         os.environ.update(env)
         self._rules, self._txt_timestamps, self._retry_seconds = rules, txt_timestamps, retry_seconds
-        self._services = None
+        # The composition root's build_services (app.py), handed over by the driver: Ray
+        # sends it by reference and the worker imports it there.
+        self._factory = services_factory
+        self._services: Any = None  # app.Services (not imported: app is the composition root)
         self._cancel = CancelToken()
         self._lock = threading.Lock()
         self._status = Status()
@@ -70,13 +74,11 @@ class TranscribeWorker:
         if (missing := first_unreachable(folders)) is not None:
             return Hello(pid, host, "unreachable", missing)
         try:
-            from nemo_desk.app import build_services
-
-            self._services = build_services(retry_seconds=self._retry_seconds, observer=self._observe)
+            self._services = services = self._factory(retry_seconds=self._retry_seconds, observer=self._observe)
         except Exception as exc:  # a folder it cannot create, a full disk: the run stops with it
             return Hello(pid, host, f"cannot set up nemo_desk there: {failure_from(exc).message}")
-        self._services.pipeline.rules = self._rules
-        self._services.pipeline.txt_timestamps = self._txt_timestamps
+        services.pipeline.rules = self._rules
+        services.pipeline.txt_timestamps = self._txt_timestamps
         return Hello(pid, host)
 
     def status(self) -> Status:

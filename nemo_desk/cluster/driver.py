@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import time
 from collections import deque
@@ -21,7 +22,7 @@ from nemo_desk.cluster.actor import Report
 from nemo_desk.cluster.connect import ClusterUnreachable, app_environment, connected
 from nemo_desk.cluster.pool import Pool, Slot, pool_size
 from nemo_desk.cluster.progress import STATUS_INTERVAL_S, ClusterProgress
-from nemo_desk.cluster.reach import folders_to_check, unreachable_message
+from nemo_desk.cluster.reach import folders_to_check, network_filesystem, unreachable_message
 from nemo_desk.core.cancel import CancelReason, CancelToken
 from nemo_desk.core.states import FailureKind, JobState
 from nemo_desk.engine.jobs import Job, JobFailure, JobResult
@@ -35,19 +36,29 @@ POLL_S = 0.25
 START_TIMEOUT_S = 300.0  # a worker that waits longer for a free GPU/CPU is given up
 
 
-def run_jobs_on_cluster(args: argparse.Namespace, services, jobs: list[Job], reporter: TerminalReporter) -> int:
+def run_jobs_on_cluster(args: argparse.Namespace, services, jobs: list[Job], reporter: TerminalReporter,
+                        services_factory: Callable) -> int:
     import ray
 
     from nemo_desk.cli import EXIT_USAGE
 
     if not jobs:
         return EXIT_OK
+    journal = services.queue.journal
+    if journal is not None and (kind := network_filesystem(journal.path.parent)):
+        reporter.line(f"nemo-desk: the queue journal {journal.path} is on a network file system ({kind}), "
+                      f"where SQLite cannot keep a cluster run's record safely; set NEMO_DESK_HOME to a "
+                      f"folder on this machine's own disk")
+        if not args.resume:
+            services.queue.forget(j.id for j in jobs)
+        return EXIT_USAGE
     try:
         with connected(ray, args.cluster, app_environment(os.environ)) as env:
             size, each = pool_size(ray.cluster_resources(), args.cluster_workers, len(jobs))
             folders = folders_to_check([j.source for j in jobs], jobs[0].output_dir)
             pipeline = services.pipeline
-            pool = Pool(ray, each, (env, pipeline.rules, pipeline.txt_timestamps, args.retry_seconds), folders)
+            pool = Pool(ray, each, (services_factory, env, pipeline.rules, pipeline.txt_timestamps, args.retry_seconds),
+                        folders)
             interval = args.cluster_status_seconds or STATUS_INTERVAL_S
             dispatcher = Dispatcher(ray, pool, services, jobs, reporter, ClusterProgress(reporter.line, len(jobs),
                                                                                          interval))
@@ -247,6 +258,13 @@ class Dispatcher:
         self.reporter.line("Stopping after each worker's current chunk (Ctrl+C again to abort)...")
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
+    """One line for the user. Ray colours its messages and, for an error in a worker's start
+    ("...raised in its creation task"), puts the cause last, after the traceback."""
+    lines = [ln.strip() for ln in _ANSI.sub("", str(exc)).splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[-1] if "creation task" in lines[0] and len(lines) > 1 else lines[0]

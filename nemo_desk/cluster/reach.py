@@ -29,3 +29,32 @@ def first_unreachable(folders: Iterable[str]) -> str | None:
 def unreachable_message(worker: str, folder: str) -> str:
     return (f"{worker} cannot reach {folder}: sources and outputs must be on storage that every node "
             f"mounts at the same path")
+
+
+# File systems that several machines share: SQLite's locking (and WAL's shared memory) is
+# not safe there, so the driver's journal must not live on one.
+NETWORK_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs",
+                                 "ceph", "glusterfs", "fuse.sshfs", "fuse.glusterfs", "9p", "afs"})
+
+
+def network_filesystem(path: Path, mounts: str | None = None) -> str | None:
+    """The network file system `path` is on ("nfs4"...), or None (local, or unknown).
+    Linux: the longest mount point above it in /proc/self/mounts. Windows: a UNC path."""
+    text = os.path.abspath(path)
+    if text.startswith(("\\\\", "//")):
+        return "a network share"
+    if mounts is None:
+        try:
+            with open("/proc/self/mounts", encoding="utf-8", errors="replace") as handle:
+                mounts = handle.read()
+        except OSError:
+            return None  # not Linux: nothing known
+    best, kind = "", None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        if (text == point or text.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind if kind in NETWORK_FILESYSTEMS else None
