@@ -1,5 +1,6 @@
 """Cluster mode: files per minute with 1 and 2 Ray workers against the plain CLI, same files,
-same model, same machine, in the same run (interleaved rounds, medians).
+same model, same machine, in the same run (interleaved rounds, medians), one torch thread
+per process (as Ray gives each one-CPU worker).
 
     .venv/bin/python benchmarks/cluster.py                # 12 files of ~10 s, 3 rounds
     .venv/bin/python benchmarks/cluster.py --files 6 --rounds 1   # a quick look
@@ -46,6 +47,10 @@ def _run(folder: Path, workers: int | None, home: Path) -> float:
     if workers:
         args += ["--cluster", "local", "--cluster-workers", str(workers)]
     env = {**os.environ, "NEMO_DESK_HOME": str(home), "PYTHONPATH": str(REPO), "RAY_AUTH_MODE": "disabled"}
+    if not workers:
+        # Ray gives each one-CPU worker one thread (OMP_NUM_THREADS=1); the plain CLI gets the
+        # same, or on a shared machine the comparison measures thread contention instead.
+        env["OMP_NUM_THREADS"] = "1"
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=REPO)
     seconds = time.perf_counter() - started
