@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the last interrupted run: finished files are kept, the interrupted "
                         "file goes on from its last finished chunk")
     add_transcribe_options(t)
+    c = t.add_argument_group("cluster", 'many files on a Ray cluster (needs: pip install "nemo_desk[cluster]")')
+    c.add_argument("--cluster", metavar="local|auto|ADDRESS",
+                   help="local: start Ray on this machine (one worker per GPU); auto or host:port: join a cluster")
+    c.add_argument("--cluster-workers", type=int, metavar="N", help="workers (default: one per GPU, else per CPU)")
+    c.add_argument("--cluster-status-seconds", type=float, metavar="S", help="how often to print the status (10)")
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
     m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
@@ -306,6 +311,9 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
     if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
         return EXIT_FAILED
+    if problem := _cluster_problem(args):  # before anything is queued
+        err.write(problem + "\n")
+        return EXIT_USAGE
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:
@@ -327,9 +335,21 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
             return EXIT_FAILED
         if not args.resume:
             jobs = services.queue.add(jobs)
+        if args.cluster:  # the same jobs, handed to Ray actors (nemo_desk/cluster)
+            from nemo_desk.cluster import run_cluster
+
+            return run_cluster(args, services, jobs, reporter, services_factory)
         return _run_jobs(services, jobs, reporter)
     finally:
         services.close()
+
+
+def _cluster_problem(args: argparse.Namespace) -> str | None:
+    if not (args.cluster or args.cluster_workers or args.cluster_status_seconds):
+        return None
+    from nemo_desk.cluster import cluster_problem  # Ray itself only inside
+
+    return cluster_problem(args)
 
 
 def _missing_diarizer(job: Job, store) -> str | None:
