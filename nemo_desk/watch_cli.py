@@ -28,7 +28,7 @@ EXIT_OK, EXIT_USAGE, EXIT_CANCELLED = 0, 2, 130
 
 
 def add_parser(sub) -> None:
-    from nemo_desk.cli import add_transcribe_options
+    from nemo_desk.cli_options import add_transcribe_options
 
     w = sub.add_parser("watch", help="transcribe new audio and video files as they arrive in folders")
     w.add_argument("folders", nargs="+", metavar="DIR", help="folders to watch (subfolders included)")
