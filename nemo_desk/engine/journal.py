@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, position);
+CREATE TABLE IF NOT EXISTS watched (  -- files a watched folder has queued (engine/watch.py)
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    queued REAL NOT NULL
+);
 """
 Warn = Callable[[str], None]
 
@@ -164,6 +170,15 @@ class Journal:
 
     def unfinished(self) -> list[dict]:
         return [j for j in self.jobs() if j["state"] in UNFINISHED]
+
+    # Watched folders: what was queued already, so a restart does not queue it again.
+    def remember_watched(self, path: str, size: int, mtime_ns: int) -> None:
+        self._write("INSERT OR REPLACE INTO watched (path, size, mtime_ns, queued) VALUES (?, ?, ?, ?)",
+                    (path, size, mtime_ns, time.time()))
+
+    def watched(self, path: str) -> tuple[int, int] | None:
+        rows = self._read("SELECT size, mtime_ns FROM watched WHERE path=?", (path,))
+        return (rows[0][0], rows[0][1]) if rows else None
 
     # Chunks: staged in memory, committed together by flush() (one synchronous commit per
     # batch of chunks instead of one per chunk).
