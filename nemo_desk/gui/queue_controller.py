@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.states import JobState
 from nemo_desk.engine.jobs import Job
 from nemo_desk.gui import dialogs
 from nemo_desk.gui.queue_table import FINISHED, RERUNNABLE, source_key
@@ -121,7 +122,7 @@ class QueueController:
         if not any(b.isChecked() for b in self.w.options.format_boxes.values()):
             dialogs.show_error(self.w, "No output format", "Choose at least one output format (SRT, TXT, VTT or JSON).")
             return 0
-        waiting = [r for r in self.queue.rows if r.state == "queued" and not r.submitted]
+        waiting = [r for r in self.queue.rows if r.state == JobState.QUEUED and not r.submitted]
         for row in waiting:
             if not row.fixed:  # restored rows keep their job: same options, so they resume
                 self.queue.set_job(row.job.id, self.make_job(row.job.source, row.job.id, row.audio_track))
