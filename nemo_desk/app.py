@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nemo_desk.paths import AppPaths, TempRoot
     from nemo_desk.settings import Settings
 
-CLI_COMMANDS = ("transcribe", "models", "export", "-h", "--help")
+CLI_COMMANDS = ("transcribe", "watch", "models", "export", "-h", "--help")
 
 
 @dataclass

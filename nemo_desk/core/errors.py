@@ -21,7 +21,10 @@ def is_disk_full_os(exc: BaseException) -> bool:
 
 
 class NemoDeskError(Exception):
-    """Base of all expected failures. str() is a one-line message meant for the user."""
+    """Base of all expected failures. str() is a one-line message meant for the user;
+    `technical` (ffmpeg's or the OS's own words) goes to the log file only."""
+
+    technical: str = ""
 
     @property
     def user_message(self) -> str:

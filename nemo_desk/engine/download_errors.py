@@ -60,10 +60,13 @@ def translate_error(exc: BaseException, spec: ModelSpec, dest: Path, host: str, 
             f"check HF_ENDPOINT and proxy settings"
         )
     if isinstance(exc, httpx2.TransportError):
-        return ModelError(
-            f"could not reach Hugging Face ({host}: {one_line(exc) or type(exc).__name__}); "
-            f"check the connection or import a .nemo file instead"
+        # "[Errno -3] Temporary failure in name resolution" is for the log file, not for people.
+        error = ModelError(
+            f"could not reach Hugging Face ({host}): this computer seems to be offline, or a firewall "
+            f"or proxy blocks it; check the connection and try again, or import a .nemo file instead"
         )
+        error.technical = one_line(exc) or type(exc).__name__
+        return error
     if isinstance(exc, httpx2.HTTPError):
         return ModelError(f"downloading {repo} failed: {one_line(exc)}")
     if isinstance(exc, OSError):

@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, position);
+CREATE TABLE IF NOT EXISTS watched (  -- files a watched folder has queued (engine/watch.py)
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    queued REAL NOT NULL
+);
 """
 Warn = Callable[[str], None]
 
@@ -165,6 +171,15 @@ class Journal:
     def unfinished(self) -> list[dict]:
         return [j for j in self.jobs() if j["state"] in UNFINISHED]
 
+    # Watched folders: what was queued already, so a restart does not queue it again.
+    def remember_watched(self, path: str, size: int, mtime_ns: int) -> None:
+        self._write("INSERT OR REPLACE INTO watched (path, size, mtime_ns, queued) VALUES (?, ?, ?, ?)",
+                    (path, size, mtime_ns, time.time()))
+
+    def watched(self, path: str) -> tuple[int, int] | None:
+        rows = self._read("SELECT size, mtime_ns FROM watched WHERE path=?", (path,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
     # Chunks: staged in memory, committed together by flush() (one synchronous commit per
     # batch of chunks instead of one per chunk).
     def save_chunk(self, job_id: str, idx: int, fingerprint: str, segments: list[Segment]) -> None:
@@ -189,6 +204,12 @@ class Journal:
         rows = self._read("SELECT idx, segments_json FROM chunks WHERE job_id=? AND fingerprint=?",
                           (job_id, fingerprint))
         return {idx: segments_from_json(text) for idx, text in rows}
+
+    def transcribed_until(self, job_id: str) -> float:
+        """Where the job's saved windows end (seconds): the end of their last word. What an
+        interrupted job resumes from, said before it runs (its plan is made only then)."""
+        rows = self._read("SELECT segments_json FROM chunks WHERE job_id=?", (job_id,))
+        return max((s.end for (text,) in rows for s in segments_from_json(text)), default=0.0)
 
     def drop_stale_chunks(self, job_id: str, fingerprint: str) -> None:
         self._write("DELETE FROM chunks WHERE job_id=? AND fingerprint<>?", (job_id, fingerprint))

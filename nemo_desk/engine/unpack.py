@@ -59,7 +59,7 @@ def _open_archive(nemo_path: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(nemo_path, "r:*")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ModelError(f"{nemo_path} is not a NeMo model file (.nemo archive): {exc}") from exc
+        raise ModelError(f"{nemo_path} is damaged or not a NeMo model file; download it again") from exc
 
 
 def unpack_nemo(
@@ -101,7 +101,7 @@ def unpack_nemo(
                     observer(Progress("unpacking", done, total, f"unpacking {nemo_path.name}"))
     except (tarfile.TarError, EOFError) as exc:
         fileops.rmtree(partial)
-        raise ModelError(f"{nemo_path} is damaged or not a NeMo model file: {exc}") from exc
+        raise ModelError(f"{nemo_path} is damaged or not a NeMo model file (it ends early?); download it again") from exc
     except OSError as exc:  # locks arrive as LockError (not OSError): their own message
         fileops.rmtree(partial)
         if is_disk_full_os(exc):
