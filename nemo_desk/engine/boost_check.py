@@ -1,21 +1,21 @@
 """A boosted phrase is kept only where the model itself nearly hears it.
 
 NeMo's phrase boosting adds a fixed bonus to the phrase's pieces in the greedy TDT search
-(the blank / word decision stays the model's own; only which piece is written changes).
-A bonus large enough to recover a word the noise made the model mishear is also large
-enough to turn other words into the phrase. Measured on the digits model
-(benchmarks/boosting_tune.py), the two differ in how far the model's own scores for
-the phrase's pieces fall below its preferred pieces: a real but misheard phrase loses a
-nat or two at one piece, a phrase written over another word loses several.
+(whether a piece is written at all stays the model's own decision; only which piece
+changes). A bonus large enough to recover a word the noise made the model mishear is
+also large enough to write the phrase over other words, and to start it where the
+model's pieces then win ("▁wothree"). What tells them apart best of what we measured
+(benchmarks/boosting_tune.py) is how far the model's own scores for the phrase's pieces
+fall below the pieces it preferred: a misheard phrase tends to lose a nat or two, a
+phrase forced on another word several. The separation is partial (engine/vocabulary.py).
 
-So for a boosted transducer job the decoder's greedy search is wrapped: after the
-boosted search, each phrase it wrote is re-scored by the un-boosted joint, teacher-forced
-along the written pieces (one prediction-network pass over the hypothesis, one joint
-call per piece of a phrase, reusing the encoder output: no second encoder pass). A
-phrase whose pieces score more than `max_deficit` nats in total below the model's own
-best choices is taken out, and the words of the plain (un-boosted) search of the same
-encoder output in that place go in. The plain search runs only for batches with such a
-phrase. Pieces keep their frames and durations, so NeMo's word times stay ordinary.
+So for a boosted greedy transducer job NeMo's search is wrapped: each phrase the boosted
+search wrote is re-scored by the un-boosted joint, teacher-forced along the written
+pieces (one prediction-network pass and one joint call over the hypothesis, reusing the
+encoder output: no second encoder pass). A phrase whose pieces lose at most
+`max_deficit` nats in total stays; the transcript is otherwise the plain (un-boosted)
+search of the same encoder output, run only for hypotheses the boost changed. Pieces
+keep their frames and durations, so NeMo's word times stay ordinary.
 """
 from __future__ import annotations
 
