@@ -14,7 +14,7 @@ search wrote is re-scored by the un-boosted joint, teacher-forced along the writ
 pieces (one prediction-network pass and one joint call over the hypothesis, reusing the
 encoder output: no second encoder pass). A phrase whose pieces lose at most
 `max_deficit` nats in total stays; the transcript is otherwise the plain (un-boosted)
-search of the same encoder output, run only for hypotheses the boost changed. Pieces
+search of the same encoder output, run only for batches the boost changed. Pieces
 keep their frames and durations, so NeMo's word times stay ordinary.
 """
 from __future__ import annotations
