@@ -14,7 +14,7 @@ import pytest
 
 from nemo_desk.engine.chunking import FRAME_GRID_S, Window, plan_windows
 from nemo_desk.engine.options import RECOMMENDED_OVERLAP_S
-from nemo_desk.engine.transcriber import SAMPLE_RATE, TranscribeOptions, transcribe_array, transcribe_windows
+from nemo_desk.engine.transcriber import SAMPLE_RATE, TranscribeOptions, _speech, transcribe_array, transcribe_windows
 from tests.support import truth
 from tests.test_trained_model import loaded, report  # noqa: F401 (the module's model fixture)
 from tools.train_tiny import synth
@@ -67,9 +67,11 @@ def test_overlapping_windows_give_the_one_piece_words_and_times(loaded, speech, 
     options = TranscribeOptions(chunk_seconds=window_s, overlap_seconds=RECOMMENDED_OVERLAP_S)
     merged = transcribe_array(loaded, speech.audio, options)
     plain = transcribe_array(loaded, speech.audio, TranscribeOptions(chunk_seconds=window_s, overlap_seconds=0))
-    plan = plan_windows(speech.audio, SAMPLE_RATE, window_s, RECOMMENDED_OVERLAP_S)
+    # The plans the transcriber made: with the speech detector's map, as by default.
+    found = _speech(speech.audio, options, lambda e: None)
+    plan = plan_windows(speech.audio, SAMPLE_RATE, window_s, RECOMMENDED_OVERLAP_S, found)
     shared = [(b.start / SAMPLE_RATE, a.end / SAMPLE_RATE) for a, b in zip(plan, plan[1:])]
-    cuts = [w.core_end / SAMPLE_RATE for w in plan_windows(speech.audio, SAMPLE_RATE, window_s, 0)[:-1]]
+    cuts = [w.core_end / SAMPLE_RATE for w in plan_windows(speech.audio, SAMPLE_RATE, window_s, 0, found)[:-1]]
     near_plain_cuts = [(c - 1.5, c + 1.5) for c in cuts]
     with_overlap, without = differences(one_piece, words_of(merged)), differences(one_piece, words_of(plain))
     report(f"continuous speech, {window_s} s windows", windows=merged.meta["chunks"],
