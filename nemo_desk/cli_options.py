@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from nemo_desk.core import limits
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
-from nemo_desk.engine.options import DEFAULT_OVERLAP_S, RECOMMENDED_OVERLAP_S
+from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS
@@ -39,7 +39,7 @@ def add_transcribe_options(t: argparse.ArgumentParser) -> None:
     t.add_argument("--overlap-seconds", type=float,
                    help=f"audio shared by neighbouring pieces, merged word by word so no word is lost or doubled "
                         f"at a cut, {limits.OVERLAP_SECONDS.describe()} (default: the settings', else "
-                        f"{DEFAULT_OVERLAP_S:g}, plain cuts; {RECOMMENDED_OVERLAP_S:g} for continuous speech)")
+                        f"{DEFAULT_OVERLAP_S:g}; 0: plain cuts)")
     t.add_argument("--audio-track", type=int,
                    help="which audio track of a file with several to use, counting from 1 (default 1)")
     t.add_argument("--speakers", default="off", type=_speakers_arg, metavar="auto|off|N",
