@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nemo_desk.core.transcript import Segment, Transcript, Word
-from nemo_desk.engine.clustering import cluster_embeddings, speech_windows, windows_to_diarization
+from nemo_desk.engine.clustering import cluster_embeddings, speech_regions, speech_windows, windows_to_diarization
 from nemo_desk.engine.speakers import assign_speakers
 
 
@@ -54,12 +54,38 @@ def test_speech_windows_skip_silence_and_reach_the_end():
     audio[sr * 2 : sr * 4] = 0.1  # sound from 2 s to 4 s
     audio[-sr // 2 :] = 0.1  # and in the last half second
     wins = speech_windows(audio, sr)
-    assert wins and all(e - s == int(1.5 * sr) for s, e in wins)
-    assert all(audio[s:e].any() for s, e in wins)
-    assert wins[-1][1] == len(audio)
+    assert wins == [(2 * sr, int(3.5 * sr)), (int(2.5 * sr), 4 * sr), (len(audio) - sr // 2, len(audio))]
     assert speech_windows(np.zeros(0, dtype=np.float32)) == []
     short = speech_windows(np.full(sr // 2, 0.1, dtype=np.float32), sr)
     assert short == [(0, sr // 2)]
+
+
+def test_no_window_crosses_a_pause():
+    """Two turns 0.2 s apart: each is embedded on its own; a 0.1 s pause (inside a
+    sentence) does not split."""
+    sr = 16000
+    audio = np.zeros(sr * 6, dtype=np.float32)
+    audio[sr : int(2.2 * sr)] = 0.1
+    audio[int(2.4 * sr) : int(3.0 * sr)] = 0.1  # the other turn, after 0.2 s
+    audio[int(3.1 * sr) : int(3.5 * sr)] = 0.1  # its next word, 0.1 s later
+    assert speech_regions(audio, sr) == [(sr, int(2.2 * sr)), (int(2.4 * sr), int(3.5 * sr))]
+    assert speech_windows(audio, sr) == speech_regions(audio, sr)  # both shorter than a window
+    assert speech_regions(np.full(50, 0.1, dtype=np.float32), sr) == [(0, 50)]  # shorter than a frame
+
+
+def test_unreliable_embeddings_join_the_nearest_speaker():
+    """Short windows' embeddings neither make a speaker of their own nor decide the count."""
+    emb, truth = voices(2, 10, seed=7)
+    stray = np.array([[1.0] + [0.0] * (emb.shape[1] - 1)])  # unlike either speaker
+    near0 = emb[truth == 0][:1] * 0.9
+    all_emb = np.vstack([emb, stray, near0])
+    reliable = np.array([True] * len(emb) + [False, False])
+    labels = cluster_embeddings(all_emb, reliable=reliable)
+    assert len(set(labels.tolist())) == 2
+    assert same_partition(labels[: len(emb)], truth)
+    assert labels[-1] == labels[: len(emb)][truth == 0][0]
+    # Too few reliable ones: all are used.
+    assert len(cluster_embeddings(all_emb, count=2, reliable=np.zeros(len(all_emb), bool))) == len(all_emb)
 
 
 def test_six_speakers_through_windows_to_words():

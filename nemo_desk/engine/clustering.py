@@ -14,44 +14,91 @@ from nemo_desk.engine.speakers import FRAME_S, Diarization
 SAMPLE_RATE = 16000
 WINDOW_S = 1.5  # long enough for a stable speaker embedding, short enough for quick turns
 HOP_S = 0.75
-# A window quieter than this (RMS, about -46 dBFS) holds no speech worth embedding.
+# Sound quieter than this (RMS over 10 ms, about -46 dBFS) is no speech worth embedding.
 SPEECH_RMS = 0.005
+RMS_FRAME_S = 0.01
+MIN_PAUSE_S = 0.15  # a pause this long may be a change of speaker: windows do not cross it
+# Windows at least this long are embedded well enough to find the speakers; shorter ones
+# (a "yes" on its own) join the speaker they sound most like.
+MIN_CLUSTER_S = 1.0
 MAX_SPEAKERS = 8  # the most the count estimate considers when the user gives none
 # Below this mean silhouette a split into 2+ groups is no better than noise: one speaker.
 MIN_SILHOUETTE = 0.2
 
 
+def speech_regions(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
+                   min_pause_s: float = MIN_PAUSE_S) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of sound, split at every pause of at least `min_pause_s`.
+    People rarely hand over the word without such a pause, so a region is mostly one
+    speaker's; the pauses inside a sentence are shorter and keep it whole."""
+    hop = int(RMS_FRAME_S * sample_rate)
+    n = len(audio) // hop
+    if n == 0:
+        return [(0, len(audio))] if _loud(audio) else []
+    frames = np.asarray(audio[: n * hop], dtype=np.float64).reshape(n, hop)
+    loud = np.sqrt(np.mean(np.square(frames), axis=1)) >= SPEECH_RMS
+    if len(audio) > n * hop and _loud(audio[n * hop :]):  # the tail shorter than a frame
+        loud = np.append(loud, True)
+    regions: list[tuple[int, int]] = []
+    pause = int(round(min_pause_s / RMS_FRAME_S))
+    for i in np.flatnonzero(loud):
+        if regions and i - regions[-1][1] < pause:
+            regions[-1] = (regions[-1][0], int(i) + 1)
+        else:
+            regions.append((int(i), int(i) + 1))
+    return [(a * hop, min(b * hop, len(audio))) for a, b in regions]
+
+
+def _loud(piece: np.ndarray) -> bool:
+    return bool(len(piece)) and float(np.sqrt(np.mean(np.square(piece, dtype=np.float64)))) >= SPEECH_RMS
+
+
 def speech_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
                    window_s: float = WINDOW_S, hop_s: float = HOP_S) -> list[tuple[int, int]]:
-    """(start, end) sample ranges of overlapping windows that hold sound. The last window
-    ends at the end of the audio, so no speech at the end goes unheard."""
-    n, win, hop = len(audio), int(window_s * sample_rate), int(hop_s * sample_rate)
-    if n == 0:
-        return []
-    starts = list(range(0, max(n - win, 0) + 1, hop))
-    if starts[-1] + win < n:
-        starts.append(n - win)
-    out = []
-    for s in starts:
-        piece = audio[s : s + win]
-        if len(piece) and float(np.sqrt(np.mean(np.square(piece, dtype=np.float64)))) >= SPEECH_RMS:
-            out.append((s, min(s + win, n)))
+    """(start, end) sample ranges to embed: each speech region (`speech_regions`) whole when
+    it is no longer than a window, else overlapping windows inside it, the last one ending
+    where the region ends. No window reaches across a pause into someone else's turn."""
+    win, hop = int(window_s * sample_rate), int(hop_s * sample_rate)
+    out: list[tuple[int, int]] = []
+    for a, b in speech_regions(audio, sample_rate):
+        if b - a <= win:
+            out.append((a, b))
+            continue
+        starts = list(range(a, b - win + 1, hop))
+        if starts[-1] + win < b:
+            starts.append(b - win)
+        out += [(s, s + win) for s in starts]
     return out
 
 
-def cluster_embeddings(embeddings: np.ndarray, count: int | None = None,
-                       max_speakers: int = MAX_SPEAKERS) -> np.ndarray:
+def cluster_embeddings(embeddings: np.ndarray, count: int | None = None, max_speakers: int = MAX_SPEAKERS,
+                       reliable: np.ndarray | None = None) -> np.ndarray:
     """A cluster label per embedding. `count` given: exactly that many (or fewer when there
     are fewer embeddings); None: estimated by the silhouette on cosine distance, and one
-    speaker when no split is clearly better than none."""
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.metrics import silhouette_score
-
+    speaker when no split is clearly better than none. `reliable` (a mask): only those
+    embeddings find the speakers; the others join the nearest speaker's centre, so a
+    one-word reply can neither invent a speaker nor pull two apart."""
     emb = np.asarray(embeddings, dtype=np.float64)
     n = len(emb)
     if n < 2 or count == 1:
         return np.zeros(n, dtype=np.int64)
     emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    core = np.ones(n, dtype=bool) if reliable is None else np.asarray(reliable, dtype=bool)
+    if core.sum() < 2:
+        core = np.ones(n, dtype=bool)
+    labels = np.zeros(n, dtype=np.int64)
+    labels[core] = _cluster(emb[core], count, max_speakers)
+    if not core.all():
+        centres = np.stack([emb[core][labels[core] == k].mean(axis=0) for k in range(int(labels[core].max()) + 1)])
+        labels[~core] = np.argmax(emb[~core] @ centres.T, axis=1)
+    return labels
+
+
+def _cluster(emb: np.ndarray, count: int | None, max_speakers: int) -> np.ndarray:
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_score
+
+    n = len(emb)
 
     def fit(k: int) -> np.ndarray:
         return AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(emb)
