@@ -32,7 +32,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make `tools.train_tiny` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tools.train_tiny import synth  # noqa: E402
+from tools.train_tiny import synth
 
 CROP_S = (1.2, 2.0)  # training windows; the app embeds 1.5 s windows
 
@@ -121,7 +121,7 @@ def aam_loss(cosines, labels, scale: float, margin: float):
 
 
 def train(model, batches: Batches, max_steps: int, minutes: float, peak_lr: float, margin: float,
-          scale: float) -> dict:
+          scale: float, ramp: float = 0.3) -> dict:
     import torch
 
     model.train()
@@ -137,7 +137,7 @@ def train(model, batches: Batches, max_steps: int, minutes: float, peak_lr: floa
         lr = peak_lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
             g["lr"] = lr
-        m = margin * min(1.0, progress / 0.3)  # from a plain softmax to the full margin
+        m = margin * min(1.0, progress / ramp) if ramp > 0 else margin  # from a plain softmax to the full margin
         audio, lengths, labels = batches.next()
         x, n, y = torch.from_numpy(audio), torch.from_numpy(lengths), torch.from_numpy(labels)
         cosines, _ = model.forward(input_signal=x, input_signal_length=n)
@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--margin", type=float, default=0.2)
     ap.add_argument("--scale", type=float, default=30.0)
     ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--init", type=Path, help="go on training this model (made with the same seed and speakers; "
+                                              "its card's training is kept as an earlier stage)")
     args = ap.parse_args(argv)
 
     import torch
@@ -187,11 +189,20 @@ def main(argv: list[str] | None = None) -> int:
     banks = synth.clip_banks(speakers)
     synth_min = (time.time() - t0) / 60
     log(f"synthesis done in {synth_min:.1f} min")
-    model = build_model(len(speakers), args.seed)
+    earlier: list[dict] = []
+    if args.init:
+        from nemo.collections.asr.models import EncDecSpeakerLabelModel
+
+        model = EncDecSpeakerLabelModel.restore_from(str(args.init), map_location="cpu")
+        old = json.loads(args.init.with_suffix(".json").read_text(encoding="utf-8"))
+        earlier = [*old.get("earlier_training", []), old["training"]]
+    else:
+        model = build_model(len(speakers), args.seed)
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {params} parameters")
-    training = train(model, Batches(banks, args.seed + 1, args.batch), args.max_steps, args.minutes,
-                     args.lr, args.margin, args.scale)
+    # A later stage draws other examples, at the full margin from the start.
+    training = train(model, Batches(banks, args.seed + 1 + len(earlier), args.batch), args.max_steps, args.minutes,
+                     args.lr, args.margin, args.scale, ramp=0.0 if earlier else 0.3)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save_to(str(args.out))
     cfg = encoder_config()
@@ -213,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                          "training example is 3-6 random words of one speaker joined by seeded silences "
                          "(as synth.compose), cropped at random to 1.2-2 s, gain 0.2-1.0, half with steady "
                          "noise 20-50 dB below the speech; new text every example")},
+        "earlier_training": earlier,
         "training": {**training, "batch": args.batch, "peak_lr": args.lr, "synthesis_minutes": round(synth_min, 2),
                      "threads": 2, "machine": f"{platform.machine()} {os.cpu_count()} cpus",
                      "torch": torch.__version__},

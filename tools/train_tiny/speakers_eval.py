@@ -27,7 +27,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tools.train_tiny import conversations, synth  # noqa: E402
+from tools.train_tiny import conversations, synth
 
 WINDOW = int(1.5 * synth.SAMPLE_RATE)
 
