@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nemo_desk.core.transcript import Segment, Transcript, Word
-from nemo_desk.engine.clustering import cluster_embeddings, speech_regions, speech_windows, windows_to_diarization
+from nemo_desk.engine.clustering import (cluster_embeddings, smooth_in_time, speech_regions, speech_windows,
+                                         windows_to_diarization)
 from nemo_desk.engine.speakers import assign_speakers
 
 
@@ -111,3 +112,17 @@ def test_six_speakers_through_windows_to_words():
         first.setdefault(spk, len(first) + 1)
     assert [w.speaker for w in out.words] == [f"Speaker {first[s]}" for s in order]
     assert len(out.speaker_table) == 6
+
+
+def test_a_short_window_between_two_of_a_speaker_stays_with_them_unless_clearly_another():
+    sr = 16000
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    full, short = int(1.5 * sr), int(0.4 * sr)
+    starts = [0, 2, 4, 5, 7, 9]
+    windows = [(t * sr, t * sr + (short if i == 2 else full)) for i, t in enumerate(starts)]
+    labels = np.array([0, 0, 1, 0, 1, 1])
+    unsure = np.vstack([a, a, 0.5 * a + 0.5 * b, a, b, b])  # short, and a little closer to B's centre
+    assert smooth_in_time(unsure, labels, windows).tolist() == [0, 0, 0, 0, 1, 1]
+    assert smooth_in_time(unsure, labels, windows, switch_cost=0.0).tolist() == [0, 0, 1, 0, 1, 1]
+    clear = np.vstack([a, a, b, a, b, b])  # plainly B: a short reply by B stays B's
+    assert smooth_in_time(clear, labels, windows).tolist() == [0, 0, 1, 0, 1, 1]

@@ -21,6 +21,9 @@ MIN_PAUSE_S = 0.15  # a pause this long may be a change of speaker: windows do n
 # Windows at least this long are embedded well enough to find the speakers; shorter ones
 # (a "yes" on its own) join the speaker they sound most like.
 MIN_CLUSTER_S = 1.0
+# What a change of speaker between two consecutive windows costs, in cosine similarity: a
+# tie-breaker for short windows, far below what tells two voices apart.
+SWITCH_COST = 0.05
 MAX_SPEAKERS = 8  # the most the count estimate considers when the user gives none
 # Below this mean silhouette a split into 2+ groups is no better than noise: one speaker.
 MIN_SILHOUETTE = 0.2
@@ -112,6 +115,39 @@ def _cluster(emb: np.ndarray, count: int | None, max_speakers: int) -> np.ndarra
         if score > best_score:
             best_score, best_labels = score, labels
     return best_labels
+
+
+def smooth_in_time(embeddings: np.ndarray, labels: np.ndarray, windows: list[tuple[int, int]],
+                   switch_cost: float = SWITCH_COST, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Labels for windows in time order that trade each window's likeness to the speakers'
+    centres (cosine, less for windows shorter than MIN_CLUSTER_S) against a small cost for
+    every change of speaker (Viterbi): a short, noisy window between two of the same
+    speaker stays with them unless it sounds clearly like someone else. The speakers and
+    their centres are those of `labels`."""
+    if len(labels) < 2:
+        return labels
+    emb = np.asarray(embeddings, dtype=np.float64)
+    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    k = int(labels.max()) + 1
+    centres = np.stack([emb[labels == j].mean(axis=0) if np.any(labels == j) else np.zeros(emb.shape[1])
+                        for j in range(k)])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    weight = np.minimum(1.0, np.array([(e - s) / (MIN_CLUSTER_S * sample_rate) for s, e in windows]))
+    score = (emb @ centres.T) * weight[:, None]
+    n = len(labels)
+    total = score[0].copy()
+    back = np.zeros((n, k), dtype=np.int64)
+    for i in range(1, n):
+        stay = total
+        best = int(np.argmax(total))
+        switch = total[best] - switch_cost
+        back[i] = np.where(stay >= switch, np.arange(k), best)
+        total = np.maximum(stay, switch) + score[i]
+    out = np.zeros(n, dtype=np.int64)
+    out[-1] = int(np.argmax(total))
+    for i in range(n - 1, 0, -1):
+        out[i - 1] = back[i, out[i]]
+    return out
 
 
 def windows_to_diarization(windows: list[tuple[int, int]], labels: np.ndarray, num_samples: int,

@@ -21,7 +21,8 @@ import numpy as np
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Segment
-from nemo_desk.engine.clustering import MIN_CLUSTER_S, cluster_embeddings, speech_windows, windows_to_diarization
+from nemo_desk.engine.clustering import (MIN_CLUSTER_S, cluster_embeddings, smooth_in_time, speech_windows,
+                                         windows_to_diarization)
 from nemo_desk.engine.loader import LoadedModel
 from nemo_desk.engine.speakers import FRAME_S, Diarization, limit_speakers
 
@@ -115,5 +116,5 @@ def _embeddings(model: Any, audio: np.ndarray, count: int | None, cancel: Cancel
             observer(Progress("diarizing", min(duration, group[-1][1] / SAMPLE_RATE), duration))
     embeddings = np.vstack(parts) if parts else np.zeros((0, 1))
     reliable = np.array([e - s >= MIN_CLUSTER_S * SAMPLE_RATE for s, e in windows], dtype=bool)
-    labels = cluster_embeddings(embeddings, count, reliable=reliable)
+    labels = smooth_in_time(embeddings, cluster_embeddings(embeddings, count, reliable=reliable), windows)
     return windows_to_diarization(windows, labels, len(audio), SAMPLE_RATE)
