@@ -62,14 +62,14 @@ def test_speech_windows_skip_silence_and_reach_the_end():
 
 
 def test_no_window_crosses_a_pause():
-    """Two turns 0.2 s apart: each is embedded on its own; a 0.1 s pause (inside a
+    """Two turns 0.4 s apart: each is embedded on its own; a 0.2 s pause (inside a
     sentence) does not split."""
     sr = 16000
     audio = np.zeros(sr * 6, dtype=np.float32)
     audio[sr : int(2.2 * sr)] = 0.1
-    audio[int(2.4 * sr) : int(3.0 * sr)] = 0.1  # the other turn, after 0.2 s
-    audio[int(3.1 * sr) : int(3.5 * sr)] = 0.1  # its next word, 0.1 s later
-    assert speech_regions(audio, sr) == [(sr, int(2.2 * sr)), (int(2.4 * sr), int(3.5 * sr))]
+    audio[int(2.6 * sr) : int(3.0 * sr)] = 0.1  # the other turn, after 0.4 s
+    audio[int(3.2 * sr) : int(3.5 * sr)] = 0.1  # its next word, 0.2 s later
+    assert speech_regions(audio, sr) == [(sr, int(2.2 * sr)), (int(2.6 * sr), int(3.5 * sr))]
     assert speech_windows(audio, sr) == speech_regions(audio, sr)  # both shorter than a window
     assert speech_regions(np.full(50, 0.1, dtype=np.float32), sr) == [(0, 50)]  # shorter than a frame
 
