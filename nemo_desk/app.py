@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nemo_desk.paths import AppPaths, TempRoot
     from nemo_desk.settings import Settings
 
-CLI_COMMANDS = ("transcribe", "models", "export", "-h", "--help")
+CLI_COMMANDS = ("transcribe", "watch", "models", "export", "-h", "--help")
 
 
 @dataclass
@@ -142,7 +142,7 @@ def build_services(
     store = ModelStore(paths.models, fileops, downloader)
     store.sweep_partials()
     models = ModelManager(store)
-    ledger = OutputLedger(paths.data / "outputs.json", fileops)
+    ledger = OutputLedger(paths.data / "outputs.db", fileops)
     try:
         rules = settings.cue_rules()
     except ValueError as exc:

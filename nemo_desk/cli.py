@@ -1,6 +1,7 @@
 """The headless command line: the same pipeline as the window, for scripts and servers.
 
     nemo-desk transcribe FILE_OR_FOLDER... [options]
+    nemo-desk watch FOLDER... [options]  (watch_cli.py: new media is transcribed as it arrives)
     nemo-desk models [list|verify|delete ID|download ID|import PATH]
     nemo-desk export TRANSCRIPT.json... [--format ...] / nemo-desk open FILE  (export_cli.py)
 
@@ -17,22 +18,19 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
+from nemo_desk.cli_batch import CliBatch, owned_by_a_running_window, run_batch
 from nemo_desk.cli_checks import OneLineParser, UsageError, check_transcribe
-from nemo_desk.core import limits
+from nemo_desk.cli_options import _apply_subtitle_rules, _subtitle_overrides, add_transcribe_options
 from nemo_desk.core.cancel import CancelReason, CancelToken
 from nemo_desk.core.events import Event, Progress
-from nemo_desk.core.relay import PROGRESS_INTERVAL_S, EventRelay
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.relay import PROGRESS_INTERVAL_S, EventRelay
 from nemo_desk.core.states import STAGE_WORDS, JobState, Stage, stage_words
-from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
-from nemo_desk.engine.models import ModelRef
 from nemo_desk.engine.jobs import Job, JobResult
-from nemo_desk.engine.options import DEFAULT_OVERLAP_S, RECOMMENDED_OVERLAP_S
-from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, VocabularyError, parse_phrases, read_boost_file, unique
-from nemo_desk.export import FORMATS
-from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS, check_rule
+from nemo_desk.engine.models import ModelRef
+from nemo_desk.engine.vocabulary import VocabularyError, parse_phrases, read_boost_file, unique
+from nemo_desk.export.profiles import check_rule
 from nemo_desk.export_cli import add_parsers as add_document_parsers
-from nemo_desk.export_cli import add_speaker_label_argument, with_speaker_label
 from nemo_desk.media import find_media_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -46,94 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true",
                    help="continue the last interrupted run: finished files are kept, the interrupted "
                         "file goes on from its last finished chunk")
-    which = t.add_mutually_exclusive_group()
-    which.add_argument("--model", default=DEFAULT_MODEL_ID,
-                       help="catalog model: " + ", ".join(s.id for s in CATALOG) + f" (default {DEFAULT_MODEL_ID})")
-    which.add_argument("--model-path", type=Path, help="a local .nemo file (it can run code: trusted files only)")
-    t.add_argument("--format", default="srt,txt", help=f"comma-separated: {','.join(FORMATS)} (default srt,txt)")
-    t.add_argument("--output-dir", type=Path, help="write outputs here (default: next to each source)")
-    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    t.add_argument("--no-cuda-graphs", action="store_true",
-                   help="decode without CUDA graphs on the GPU (if decoding fails or stalls with them)")
-    t.add_argument("--language", help="spoken language code, e.g. en, de (Canary; Parakeet v3 detects it)")
-    t.add_argument("--target-language", help="translate into this language (Canary)")
-    t.add_argument("--no-punctuation", action="store_true", help="ask Canary for text without punctuation")
-    t.add_argument("--batch-size", type=int,
-                   help=f"chunks per batch, {limits.BATCH_SIZE.describe()} (default: the settings', else the model's)")
-    t.add_argument("--chunk-seconds", type=float,
-                   help=f"longest piece of audio per model call, {limits.CHUNK_SECONDS.describe()} "
-                        f"(default: the settings', else the model's)")
-    t.add_argument("--overlap-seconds", type=float,
-                   help=f"audio shared by neighbouring pieces, merged word by word so no word is lost or doubled "
-                        f"at a cut, {limits.OVERLAP_SECONDS.describe()} (default: the settings', else "
-                        f"{DEFAULT_OVERLAP_S:g}, plain cuts; {RECOMMENDED_OVERLAP_S:g} for continuous speech)")
-    t.add_argument("--audio-track", type=int,
-                   help="which audio track of a file with several to use, counting from 1 (default 1)")
-    t.add_argument("--speakers", default="off", type=_speakers_arg, metavar="auto|off|N",
-                   help="label who speaks (N: the expected number of speakers; default off)")
-    t.add_argument("--diarizer", default="", metavar="ID",
-                   help="diarizer: " + ", ".join(s.id for s in DIARIZERS) + " (default: Sortformer, TitaNet above 4)")
-    t.add_argument("--diarizer-path", default="", metavar="PATH.nemo",
-                   help="a local Sortformer or TitaNet .nemo (trusted files only)")
-    t.add_argument("--boost", action="append", default=[], metavar="PHRASES",
-                   help='vocabulary to prefer: names and terms, comma-separated ("Ada Lovelace, ACME"); repeatable')
-    t.add_argument("--boost-file", action="append", default=[], type=Path, metavar="FILE",
-                   help="vocabulary from a text file: one phrase a line, # starts a comment; repeatable")
-    t.add_argument("--boost-strength", choices=tuple(STRENGTHS), default=DEFAULT_STRENGTH,
-                   help=f"how strongly the vocabulary is preferred (default {DEFAULT_STRENGTH})")
-    t.add_argument("--overwrite", action="store_true", help="replace existing outputs even if nemo_desk did not write them")
-    t.add_argument("--retry-seconds", type=float,
-                   help=f"how long to wait out a locked file, {limits.RETRY_SECONDS.describe()} "
-                        f"(default: the settings', 10 s unless changed)")
-    _add_subtitle_arguments(t)
+    add_transcribe_options(t)
+    c = t.add_argument_group("cluster", 'many files on a Ray cluster (needs: pip install "nemo_desk[cluster]")')
+    c.add_argument("--cluster", metavar="local|auto|ADDRESS",
+                   help="local: start Ray on this machine (one worker per GPU); auto or host:port: join a cluster")
+    c.add_argument("--cluster-workers", type=int, metavar="N", help="workers (default: one per GPU, else per CPU)")
+    c.add_argument("--cluster-status-seconds", type=float, metavar="S", help="how often to print the status (10)")
     m = sub.add_parser("models", help="list, download, import, verify or delete models")
     m.add_argument("action", choices=("list", "download", "import", "verify", "delete"), nargs="?", default="list")
     m.add_argument("target", nargs="?", help="model id (download/delete/verify) or .nemo path (import)")
     add_document_parsers(sub)
+    from nemo_desk.watch_cli import add_parser as add_watch_parser
+
+    add_watch_parser(sub)
     return parser
 
-
-def _add_subtitle_arguments(t: argparse.ArgumentParser) -> None:
-    s = t.add_argument_group("subtitles", "cue rules for SRT, VTT, ASS and TTML (default: the profile "
-                                          "chosen in the settings, else broadcast)")
-    s.add_argument("--subtitle-profile", choices=PROFILE_NAMES,
-                   help="broadcast: 42x2, 17 chars/s, 0.833-7 s, 2-frame gaps; children: 13 chars/s; "
-                        "social: one line of 32; custom: the values set in the settings dialog")
-    s.add_argument("--max-chars", type=int, metavar="N", help="characters per line")
-    s.add_argument("--max-lines", type=int, metavar="N", help="lines per cue")
-    s.add_argument("--max-cps", type=float, metavar="CPS", help="reading speed, characters per second")
-    s.add_argument("--min-duration", type=float, metavar="S", help="shortest cue, seconds")
-    s.add_argument("--max-duration", type=float, metavar="S", help="longest cue, seconds")
-    s.add_argument("--min-gap-frames", type=int, metavar="N", help="frames between cues")
-    s.add_argument("--fps", type=float, help="frame rate for the gap (default: the video's, else 25)")
-    s.add_argument("--txt-timestamps", action="store_true", help="start each TXT paragraph with its time")
-    add_speaker_label_argument(s)
-
-
-def _subtitle_overrides(args: argparse.Namespace) -> dict:
-    return {name: getattr(args, name, None) for name, *_ in RULE_LIMITS}
-
-
-def _apply_subtitle_rules(args: argparse.Namespace, services, reporter: "TerminalReporter") -> None:
-    """The chosen profile with the flags' changes, on the pipeline (ValueError: unusable)."""
-    from nemo_desk.export.profiles import with_overrides
-    from nemo_desk.settings import Settings
-
-    settings = getattr(services, "settings", None) or Settings.load(
-        services.paths.settings_file, warn=lambda m: reporter.line(f"warning: {m}"))
-    base = settings.cue_rules(args.subtitle_profile)
-    services.pipeline.rules = with_speaker_label(with_overrides(base, _subtitle_overrides(args)), args.speaker_label)
-    services.pipeline.txt_timestamps = args.txt_timestamps or settings.txt_timestamps
-def _speakers_arg(value: str) -> str:
-    from nemo_desk.engine.speaker_job import parse_speakers
-
-    if value.strip().lower() == "off":
-        return "off"
-    try:
-        parse_speakers(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value.strip().lower()
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -274,11 +199,8 @@ def describe_result(result: JobResult) -> str:
     return text
 
 
-def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: TextIO) -> int:
-    if args.resume and args.inputs:
-        raise UsageError("give files to transcribe, or --resume to continue the last run, not both")
-    if not args.resume and not args.inputs:
-        raise UsageError("say which files to transcribe (or --resume)")
+def check_options(args: argparse.Namespace, err: TextIO) -> int | None:
+    """The job options' checks, before anything loads: an exit status when they fail."""
     problem = next((check_rule(k, v) for k, v in _subtitle_overrides(args).items()
                     if v is not None and check_rule(k, v)), None)
     if problem:  # before anything starts; the same table as the settings file's ranges
@@ -286,11 +208,24 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
         return EXIT_USAGE
     for note in check_transcribe(args):  # before anything loads
         err.write(note + "\n")
+    _boost_phrases(args)  # a bad boost file stops the run before the model loads
+    return None
+
+
+def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: TextIO) -> int:
+    if args.resume and args.inputs:
+        raise UsageError("give files to transcribe, or --resume to continue the last run, not both")
+    if not args.resume and not args.inputs:
+        raise UsageError("say which files to transcribe (or --resume)")
+    if (code := check_options(args, err)) is not None:
+        return code
     files = expand_inputs(args.inputs)
     if args.inputs and not files:
         err.write("nemo-desk: no media files found in the given folders\n")
         return EXIT_FAILED
-    _boost_phrases(args)  # a bad boost file stops the run before the model loads
+    if problem := _cluster_problem(args):  # before anything is queued
+        err.write(problem + "\n")
+        return EXIT_USAGE
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:
@@ -300,6 +235,9 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
             err.write(f"nemo-desk: {exc}\n")
             return EXIT_USAGE
         if args.resume:
+            if refusal := owned_by_a_running_window(services.queue):
+                err.write(f"nemo-desk: {refusal}\n")
+                return EXIT_FAILED
             jobs = _resumed_jobs(services.queue, reporter)
         else:
             jobs = _jobs_from_args(args, files, services.settings)
@@ -309,9 +247,21 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
             return EXIT_FAILED
         if not args.resume:
             jobs = services.queue.add(jobs)
+        if args.cluster:  # the same jobs, handed to Ray actors (nemo_desk/cluster)
+            from nemo_desk.cluster import run_cluster
+
+            return run_cluster(args, services, jobs, reporter, services_factory)
         return _run_jobs(services, jobs, reporter)
     finally:
         services.close()
+
+
+def _cluster_problem(args: argparse.Namespace) -> str | None:
+    if not (args.cluster or args.cluster_workers or args.cluster_status_seconds):
+        return None
+    from nemo_desk.cluster import cluster_problem  # Ray itself only inside
+
+    return cluster_problem(args)
 
 
 def _missing_diarizer(job: Job, store) -> str | None:
@@ -336,26 +286,20 @@ def _resumed_jobs(queue, reporter: TerminalReporter) -> list[Job]:
 
 
 def _run_jobs(services, jobs: list[Job], reporter: TerminalReporter) -> int:
-    observer = services.observer(reporter)
     cancel = CancelToken()
     previous = _install_sigint(cancel, reporter)
-    failed = 0
+    batch = CliBatch(reporter)
     try:
-        for i, job in enumerate(jobs, 1):
-            if cancel.cancelled:
-                break
-            reporter.start(f"[{i}/{len(jobs)}] {job.source.name}")
-            result = services.queue.run(job, cancel, observer)
-            if result.failure is not None and result.failure.detail:
-                services.log_detail(result.failure.detail)
-            if result.failure is not None and result.failure.fatal:
-                # No file can run in this process: one line, and the queue stays for --resume.
-                reporter.line(f"nemo-desk: {result.failure.message}")
-                return EXIT_FAILED
-            reporter.line(describe_result(result))
-            failed += result.status == JobState.FAILED
+        if jobs:
+            batch.begin()
+        fatal = run_batch(services, jobs, reporter, cancel, batch.summary)
     finally:
+        batch.release()
         signal.signal(signal.SIGINT, previous)
+    if fatal is not None:
+        return fatal
+    batch.end()
+    failed = batch.summary.counts.get(JobState.FAILED, 0)
     if cancel.cancelled:  # the queue kept the interrupted file queued: it resumes
         reporter.line("Stopped. Finished files are kept; continue with: nemo-desk transcribe --resume")
         return EXIT_CANCELLED
@@ -385,6 +329,10 @@ def run(argv: Sequence[str], services_factory: Callable, out: TextIO = sys.stdou
         args = parser.parse_args(list(argv))
         if args.command == "transcribe":
             return run_transcribe(args, services_factory, err)
+        if args.command == "watch":
+            from nemo_desk.watch_cli import run_watch
+
+            return run_watch(args, services_factory, err)
     except UsageError as exc:  # printed here, exits 2 like argparse's own errors
         err.write(f"nemo-desk: {exc.message}\n")
         raise

@@ -127,6 +127,7 @@ def _check_gpu_decoder() -> Check:
 
 
 def _check_transcribe(services, args: argparse.Namespace) -> Check:
+    from nemo_desk.core.states import JobState
     from nemo_desk.engine.models import ModelRef
     from nemo_desk.engine.pipeline import Job
 
@@ -138,7 +139,7 @@ def _check_transcribe(services, args: argparse.Namespace) -> Check:
         result = services.pipeline.run(job, None, services.observer(lambda event: None))
     except Exception as exc:
         return Check("transcribe", False, _one_line(exc))
-    if result.status != "done":
+    if result.status != JobState.DONE:
         reason = result.failure.message if result.failure else result.status
         if result.failure is not None and result.failure.detail:
             services.log_detail(result.failure.detail)

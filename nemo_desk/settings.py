@@ -39,6 +39,7 @@ class Settings:
     models_dir: str = ""
     temp_dir: str = ""
     output_dir: str = ""  # "" = next to each source file
+    watch_folder: str = ""  # new media in it is queued and started (gui/watch_folder.py); "" = off
     retry_seconds: float = 10.0  # how long a locked file is waited out
     batch_size: int = 0  # chunks per model call; 0 = the model's default
     chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default

@@ -125,3 +125,12 @@ def tiny_sortformer(tiny_diarizers_dir) -> Path:
 @pytest.fixture(scope="session")
 def tiny_titanet(tiny_diarizers_dir) -> Path:
     return tiny_diarizers_dir / "tiny-titanet.nemo"
+
+
+@pytest.fixture
+def fake_windows(monkeypatch):
+    """Windows for one test: sys.platform "win32" and Windows-shaped OSErrors
+    (tests/support/windows.py)."""
+    from tests.support.windows import FakeWindows
+
+    return FakeWindows(monkeypatch)

@@ -27,6 +27,7 @@ from nemo_desk.core.events import LogEvent, Progress
 from nemo_desk.engine.catalog import ModelSpec
 from nemo_desk.engine.download import HubDownloader
 from tests.support.fakehub import FakeHub, hub_env  # noqa: F401  (hub_env is a fixture)
+from tests.support.windows import FakeWindows
 
 REPO = "nvidia/fake-model"
 GATED = "nvidia/gated-model"
@@ -233,6 +234,7 @@ def test_server_down_means_could_not_reach(cache_dir, tmp_path):
         make_downloader(f"http://127.0.0.1:{port}", cache_dir)(spec_for(), tmp_path / "dl")
     assert "import a .nemo file" in str(info.value)
     assert "\n" not in str(info.value)
+    assert "Errno" not in str(info.value) and info.value.technical  # the OS's words: log file only
 
 
 def test_offline_with_nothing_cached(hub, cache_dir, tmp_path):
@@ -281,17 +283,13 @@ class _FailingFile:
         return getattr(self._f, name)
 
 
-def _win_error(winerror: int) -> OSError:
-    error = OSError(errno.EPERM, "A required privilege is not held by the client")
-    error.winerror = winerror  # what Windows sets; settable here to imitate it
-    return error
 
 
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
         (OSError(errno.ENOSPC, "No space left on device"), r"not enough disk space in .* for 0\.003 GB"),
-        (_win_error(1314), r"WinError 1314"),
+        (FakeWindows.error(1314), r"WinError 1314"),
     ],
 )
 def test_write_errors_mid_download(hub, cache_dir, tmp_path, monkeypatch, error, expected):

@@ -17,6 +17,7 @@ from nemo_desk.export import ledger as ledger_module
 from nemo_desk.export.writer import rename_warnings
 from nemo_desk.locks.fileops import FileOps, RetryPolicy
 from nemo_desk.locks.lockerror import LockError
+from tests.support.windows import FakeWindows
 
 
 def make_transcript(text: str = "Hello world.") -> Transcript:
@@ -36,7 +37,7 @@ def fileops(events: list) -> FileOps:
 
 @pytest.fixture
 def ledger(tmp_path: Path, fileops: FileOps) -> OutputLedger:
-    return OutputLedger(tmp_path / "app data" / "outputs.json", fileops)
+    return OutputLedger(tmp_path / "app data" / "outputs.db", fileops)
 
 
 @pytest.fixture
@@ -207,12 +208,15 @@ def test_ledger_keys_are_absolute_and_case_folded_like_the_os(tmp_path, monkeypa
 
 def test_damaged_ledger_treats_files_as_the_users(source, fileops, ledger) -> None:
     (ours,) = write(make_transcript(), source, fileops, ledger, formats=["srt"])
-    ledger.path.write_text("{not json", encoding="utf-8")
+    ledger.close()  # damaged while the app was not running
+    ledger.path.write_bytes(b"{not a database" * 100)
     assert not OutputLedger(ledger.path, fileops).owns(ours.path)
     (w,) = write(make_transcript("again"), source, fileops, OutputLedger(ledger.path, fileops), formats=["srt"])
     assert w.renamed_from == ours.path
-    assert json.loads(ledger.path.read_text(encoding="utf-8"))["version"] == 1
-    assert temp_leftovers(ledger.path.parent) == []
+    # The damaged file is kept for a bug report; the new ledger knows the new output.
+    (aside,) = ledger.path.parent.glob("outputs.db.damaged-*")
+    assert aside.read_bytes().startswith(b"{not a database")
+    assert OutputLedger(ledger.path, fileops).owns(w.path)
 
 
 def test_ledger_merges_records_from_another_process(tmp_path, source, fileops, ledger) -> None:
@@ -386,10 +390,8 @@ def test_output_folder_cannot_be_created(tmp_path, source, fileops, ledger, monk
         write(make_transcript(), source, fileops, ledger, output_dir=tmp_path / "new")
 
 
-def winlock() -> PermissionError:
-    exc = PermissionError(errno.EACCES, "The process cannot access the file because it is being used")
-    exc.winerror = 32  # ERROR_SHARING_VIOLATION, as Windows reports a scanner's handle
-    return exc
+def winlock() -> OSError:
+    return FakeWindows.error(32)  # ERROR_SHARING_VIOLATION, as Windows reports a scanner's handle
 
 
 def test_transient_lock_on_replace_is_waited_out(source, fileops, ledger, events, monkeypatch) -> None:

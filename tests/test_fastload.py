@@ -20,6 +20,7 @@ from nemo_desk.engine import fastload
 from nemo_desk.engine.loader import load_from_folder
 from nemo_desk.engine.store import ModelStore
 from nemo_desk.locks.fileops import FileOps
+from tests.support.windows import FakeWindows
 
 TRAINED = Path(__file__).parent / "data" / "digits-tdt.nemo"
 
@@ -205,9 +206,7 @@ def test_a_locked_checkpoint_is_not_read_a_second_way(tmp_path, monkeypatch):
 
     def locked(*a, **k):
         calls.append(k.get("mmap"))
-        exc = PermissionError(13, "The process cannot access the file because it is being used")
-        exc.winerror = 32
-        raise exc
+        raise FakeWindows.error(32, str(tmp_path / "model_weights.ckpt"))
 
     monkeypatch.setattr(torch, "load", locked)
     with pytest.raises(PermissionError):

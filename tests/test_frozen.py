@@ -25,10 +25,9 @@ def recorder(monkeypatch):
     return added
 
 
-def test_dll_folders_added_on_windows_from_the_bundle_when_frozen(tmp_path, monkeypatch, recorder):
+def test_dll_folders_added_on_windows_from_the_bundle_when_frozen(tmp_path, monkeypatch, recorder, fake_windows):
     bundle = tmp_path / "_internal"
     _make(bundle, "torch/lib", "nvidia/cublas/bin", "nvidia/cudnn/bin", "nvidia/cuda_nvrtc/lib")
-    monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
     env = {"PATH": r"C:\Windows\system32"}
@@ -42,10 +41,9 @@ def test_dll_folders_added_on_windows_from_the_bundle_when_frozen(tmp_path, monk
     assert env["PATH"].split(";") == [*expected, r"C:\Windows\system32"]
 
 
-def test_dll_folders_from_site_packages_when_not_frozen(tmp_path, monkeypatch, recorder):
+def test_dll_folders_from_site_packages_when_not_frozen(tmp_path, monkeypatch, recorder, fake_windows):
     site = tmp_path / "site-packages"
     _make(site, "nvidia/cusparse/bin")  # no torch/lib here: a CPU torch, say
-    monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.delattr(sys, "frozen", raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "not-used"), raising=False)
     monkeypatch.setattr(frozen, "_site_dirs", lambda: [str(site), str(tmp_path / "missing")])
@@ -54,8 +52,7 @@ def test_dll_folders_from_site_packages_when_not_frozen(tmp_path, monkeypatch, r
     assert recorder == [str(site / "nvidia" / "cusparse" / "bin")]
 
 
-def test_only_existing_folders_and_nothing_when_none_exist(tmp_path, monkeypatch, recorder):
-    monkeypatch.setattr(sys, "platform", "win32")
+def test_only_existing_folders_and_nothing_when_none_exist(tmp_path, monkeypatch, recorder, fake_windows):
     env = {"PATH": "x"}
     assert frozen.add_dll_directories(bases=[str(tmp_path / "nowhere"), str(tmp_path)], env=env) == []
     assert recorder == [] and env == {"PATH": "x"}

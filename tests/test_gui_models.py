@@ -41,10 +41,13 @@ def test_lists_catalog_models_not_installed(qtbot, services):
 def test_download_without_network_shows_a_clear_error(qtbot, services, dialogs_rec, monkeypatch):
     # The test run is offline (HF_HUB_OFFLINE=1 in conftest): the real downloader must say so.
     dialogs_rec.answer("show_error", None)
+    dialogs_rec.answer("confirm", True)
     lines: list = []
     dialog = _dialog(qtbot, services, lines)
     dialog.select("Canary 1B")
     dialog.download_button.click()
+    (_parent, title, text, _ok), = dialogs_rec.called("confirm")  # asked first: size and place (#19)
+    assert title == "Download the model?" and "GB" in text and str(services.store.root) in text
     qtbot.waitUntil(lambda: dialog.task is None, timeout=20_000)
     (_parent, title, message), = dialogs_rec.called("show_error")
     assert title == "Download failed" and "offline" in message and "Canary 1B" in message
@@ -62,6 +65,7 @@ def test_download_can_be_cancelled(qtbot, app_home, dialogs_rec):
         raise AssertionError("not cancelled")
 
     services = build_services(retry_seconds=2.0, downloader=slow_download)
+    dialogs_rec.answer("confirm", True)
     dialog = _dialog(qtbot, services)
     try:
         dialog.select(CATALOG[0].name)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from nemo_desk.gui.queue_table import STATUS
 from tests.support import audio
 from tests.support.gui_helpers import (  # noqa: F401 (fixtures)
     GUI_MARKS, dialogs_rec, drop_paths, gui_settings, make_window, no_leaks, parse_srt, row_by_name,
@@ -148,7 +149,7 @@ def test_bad_file_fails_visibly_and_the_queue_goes_on(make_window, qtbot, tiny_s
     assert states == [("hello.wav", "done"), ("broken.mp3", "failed"), ("digits.mp4", "done")]
     failed = row_by_name(window, "broken.mp3")
     assert failed.message and "\n" not in failed.message
-    status_index = window.queue.index(1, 3)
+    status_index = window.queue.index(1, STATUS)
     assert window.queue.data(status_index) == f"failed: {failed.message}"
     assert window.queue.data(status_index, Qt.ItemDataRole.ToolTipRole) == failed.detail
     assert failed.message in failed.detail.replace("\n", " ") and not failed.message.startswith(str(bad))

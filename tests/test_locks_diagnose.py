@@ -147,7 +147,9 @@ def test_app_folder_inside_sync_root_suggests_moving_it():
 def test_unknown_holder():
     report = diagnose(r"C:\Users\Ann\Videos\a.srt", processes=["explorer.exe"])
     assert report.holder.kind == "unknown" and report.holder.name == "another program"
-    assert "Close programs" in text(report) and APP["data"] in text(report)
+    # The user's own file: its folder is named, never the app's folders (#19).
+    assert "Close programs" in text(report) and r"C:\Users\Ann\Videos" in text(report)
+    assert APP["data"] not in text(report)
 
 
 def test_no_lister_means_no_process_evidence():
@@ -189,5 +191,5 @@ def test_lister_that_hangs_is_abandoned_after_the_timeout():
 
 def test_data_and_temp_named_once_when_they_are_the_same_folder():
     d = Diagnoser({"data": r"C:\nd", "temp": r"c:\ND"}, WIN_ENV, lambda: ["MsMpEng.exe"], windows=True)
-    steps = "\n".join(d(r"C:\Users\Ann\Videos\a.srt", "replace", sharing_violation("a")).steps)
+    steps = "\n".join(d(r"C:\nd\models\m\a.ckpt", "replace", sharing_violation("a")).steps)
     assert r"C:\nd" in steps and r"c:\ND" not in steps

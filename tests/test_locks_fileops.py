@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -171,8 +171,8 @@ def test_missing_file_is_not_retried(tmp_path, ops, rec):
     assert rec.events == []
 
 
-def test_gc_collect_runs_between_tries_on_windows(tmp_path, rec, monkeypatch):
-    monkeypatch.setattr(sys, "platform", "win32")  # simulated: the default follows the platform
+def test_gc_collect_runs_between_tries_on_windows(tmp_path, rec, monkeypatch, fake_windows):
+    # simulated: the default follows the platform
     ops = FileOps(FAST, rec.observe, sleep=rec.sleep)
     assert ops.collect_garbage and ops.with_observer(rec.observe).collect_garbage
     collected = []

@@ -29,14 +29,13 @@ def test_parse_tasklist_csv():
     assert parse_tasklist_csv("INFO: No tasks are running which match the specified criteria.\r\n") == []
 
 
-def test_windows_without_psutil_uses_tasklist_without_a_window(monkeypatch, no_psutil):
+def test_windows_without_psutil_uses_tasklist_without_a_window(monkeypatch, no_psutil, fake_windows):
     seen = {}
 
     def fake_run(args, **kwargs):
         seen.update(kwargs, args=args)
         return subprocess.CompletedProcess(args, 0, TASKLIST.encode("cp437"), b"")
 
-    monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(processes.subprocess, "run", fake_run)
     assert "MsMpEng.exe" in default_process_lister()
     assert seen["args"] == ["tasklist", "/fo", "csv", "/nh"]
@@ -44,11 +43,10 @@ def test_windows_without_psutil_uses_tasklist_without_a_window(monkeypatch, no_p
     assert seen["stdin"] == subprocess.DEVNULL
 
 
-def test_tasklist_timeout_or_failure_gives_nothing(monkeypatch, no_psutil):
+def test_tasklist_timeout_or_failure_gives_nothing(monkeypatch, no_psutil, fake_windows):
     def slow(args, **kwargs):
         raise subprocess.TimeoutExpired(args, kwargs["timeout"])
 
-    monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(processes.subprocess, "run", slow)
     assert default_process_lister() == []
     monkeypatch.setattr(processes.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(FileNotFoundError()))
@@ -107,11 +105,10 @@ class FakeKernel32:
     [(FakeKernel32(exit_code=259), 0, True), (FakeKernel32(exit_code=0), 0, False),
      (FakeKernel32(handle=0), 5, True), (FakeKernel32(handle=0), 87, False)],
 )
-def test_pid_alive_windows_never_uses_os_kill(monkeypatch, no_psutil, kernel, last_error, alive):
+def test_pid_alive_windows_never_uses_os_kill(monkeypatch, no_psutil, kernel, last_error, alive, fake_windows):
     def kill(*args):
         raise AssertionError("os.kill terminates processes on Windows")
 
-    monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(os, "kill", kill)
     monkeypatch.setattr(ctypes, "WinDLL", lambda name, use_last_error=False: kernel, raising=False)
     monkeypatch.setattr(ctypes, "get_last_error", lambda: last_error, raising=False)

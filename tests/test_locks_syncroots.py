@@ -23,8 +23,7 @@ def test_env_lookup_is_case_insensitive_only_on_windows():
     assert env_lookup({"OneDrive": ""}, "OneDrive", windows=True) is None
 
 
-def test_platform_is_read_at_call_time(monkeypatch):
-    monkeypatch.setattr(sys, "platform", "win32")
+def test_platform_is_read_at_call_time(monkeypatch, fake_windows):
     assert syncroots.running_on_windows()
     found = find_sync_root(r"C:\Users\Ann\onedrive\x.srt", {})
     assert found is not None and found.root == r"C:\Users\Ann\onedrive"

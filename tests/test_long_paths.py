@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from nemo_desk.core import longpaths
 from nemo_desk.core.errors import ExportError
 from nemo_desk.core.longpaths import PREFIX_FROM, long_path
 from nemo_desk.core.transcript import Segment, Transcript, Word
@@ -61,8 +60,7 @@ def test_an_already_prefixed_path_is_not_prefixed_twice():
     assert long_path(done, platform="win32") == done
 
 
-def test_the_platform_defaults_to_this_one(monkeypatch):
-    monkeypatch.setattr(longpaths.sys, "platform", "win32")
+def test_the_platform_defaults_to_this_one(monkeypatch, fake_windows):
     assert long_path(DEEP_WIN + "\\talk.srt").startswith("\\\\?\\C:\\")
 
 
@@ -98,7 +96,7 @@ def test_outputs_deeper_than_260_characters_go_through_long_path(tmp_path, spy):
     source = tmp_path / "talk.wav"
     source.write_bytes(b"RIFF")
     ops = FileOps(RetryPolicy(budget_s=1))
-    ledger = OutputLedger(tmp_path / "outputs.json", ops)
+    ledger = OutputLedger(tmp_path / "outputs.db", ops)
     written = write_outputs(transcript(), source, FORMATS, deep, ops, ledger)
     assert len(str(written[0].path)) > 260 and all(w.path.is_file() for w in written)
     long_seen = {p for p in spy if len(p) > 260}
@@ -143,7 +141,7 @@ def test_a_source_with_a_250_character_name_still_gets_its_transcript(tmp_path):
     source = source.with_name(source.name + ".wav")
     source.write_bytes(b"RIFF")
     ops = FileOps(RetryPolicy(budget_s=1))
-    written = write_outputs(transcript(), source, ["srt"], None, ops, OutputLedger(tmp_path / "o.json", ops))
+    written = write_outputs(transcript(), source, ["srt"], None, ops, OutputLedger(tmp_path / "o.db", ops))
     assert written[0].path.is_file() and len(written[0].path.name) <= 255
 
 
@@ -152,7 +150,7 @@ def test_a_name_the_file_system_refuses_gets_a_clear_message(tmp_path):
     ops = FileOps(RetryPolicy(budget_s=1))
     source.write_bytes(b"RIFF")
     with pytest.raises(ExportError, match=r"is too long for this drive; choose a shorter output folder"):
-        write_outputs(transcript(), source, ["json"], None, ops, OutputLedger(tmp_path / "o.json", ops))
+        write_outputs(transcript(), source, ["json"], None, ops, OutputLedger(tmp_path / "o.db", ops))
 
 
 def test_windows_filename_too_long_error_gets_the_same_message():

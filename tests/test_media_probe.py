@@ -92,9 +92,9 @@ def test_parse_no_audio_and_unreadable() -> None:
     ffmpeg5 = "file:/x/a.mp3: Invalid data found when processing input\n"
     with pytest.raises(NotDecodableError) as exc:
         parse_probe_output(ffmpeg5, "/x/a.mp3", 10, input_name="file:/x/a.mp3")
-    assert str(exc.value) == (
-        "/x/a.mp3: not a readable audio/video file (Invalid data found when processing input)"
-    )
+    assert str(exc.value) == ("/x/a.mp3: not a readable audio/video file: it is damaged or not audio or video; "
+                              "check that it plays in a media player")
+    assert exc.value.technical == "ffmpeg: Invalid data found when processing input"
 
 
 @pytest.mark.parametrize(

@@ -235,10 +235,10 @@ def test_a_full_disk_is_not_damage_the_queue_runs_without_a_journal(tmp_path, mo
     Journal.open(path, lambda m: None).close()
     before = path.read_bytes()
 
-    def full(self):
+    def full(*args):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(Journal, "_migrate", full)
+    monkeypatch.setattr("nemo_desk.engine.journal.connect", full)
     with pytest.raises(JournalUnavailable):
         Journal.open(path, lambda m: pytest.fail("a full disk is not damage"))
     assert path.read_bytes() == before and not list(tmp_path.glob("*.damaged-*"))

@@ -6,6 +6,10 @@ Meant to run under Xvfb (tools/screenshot.sh) so fonts and styles are the real o
 it also works with QT_QPA_PLATFORM=offscreen.
 
     python tools/screenshot.py [OUT.png]      (default resources/screenshot.png)
+
+With NEMO_DESK_SHOT_SET=1 it also saves OUT-running.png (mid-batch) and OUT-failed.png
+(the message a double-click on the failed row shows); NEMO_DESK_SHOT_SCHEME=dark uses a
+dark palette, and QT_SCALE_FACTOR=1.5 gives the 150 % pictures (tools/screenshot.sh --set).
 """
 from __future__ import annotations
 
@@ -64,6 +68,33 @@ def wait_until(app, condition, timeout: float) -> None:
         time.sleep(0.02)
 
 
+def dark_palette(app) -> None:
+    """A dark scheme as Windows 11 and desktops in dark mode give Fusion."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in ((roles.Window, "#202020"), (roles.WindowText, "#e6e6e6"), (roles.Base, "#1b1b1b"),
+                         (roles.AlternateBase, "#262626"), (roles.Text, "#e6e6e6"), (roles.Button, "#2d2d2d"),
+                         (roles.ButtonText, "#e6e6e6"), (roles.Highlight, "#3a6ea5"),
+                         (roles.HighlightedText, "#ffffff"), (roles.ToolTipBase, "#2d2d2d"),
+                         (roles.ToolTipText, "#e6e6e6"), (roles.PlaceholderText, "#9a9a9a")):
+        palette.setColor(role, QColor(colour))
+    app.setPalette(palette)
+
+
+def save(pixmap, out: Path) -> bool:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(out), "PNG"):
+        print(f"could not save {out}", file=sys.stderr)
+        return False
+    if out.stat().st_size > MAX_BYTES:  # keep the repository small: fewer colours
+        subprocess.run(["convert", str(out), "-strip", "-colors", "128", f"PNG8:{out}"], check=False)
+    print(f"{out} ({out.stat().st_size // 1024} KB)")
+    return True
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else REPO / "resources" / "screenshot.png"
     work = Path(tempfile.mkdtemp(prefix="nemo_desk-shot-"))
@@ -79,12 +110,22 @@ def main(argv: list[str]) -> int:
     from tests.support.locksim import LockSimulator
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if os.environ.get("NEMO_DESK_SHOT_SCHEME") == "dark":
+        dark_palette(app)
+    full_set = os.environ.get("NEMO_DESK_SHOT_SET") == "1"
     files = make_media(work / "Transcripts")
     model = tiny_model()
-    dialogs.show_error = lambda *a, **k: None  # a review picture, not an interactive session
+    shown = []
+
+    def show_error(parent, title, text, detail=""):  # a review picture, not an interactive session
+        shown.append((title, text, detail))
+
+    dialogs.show_error = show_error
     services = build_services(retry_seconds=3.0)
     window = MainWindow(services, Settings(batch_size=1, chunk_seconds=4.0, formats=["srt", "txt", "vtt"]))
-    window.resize(1280, 800)
+    from nemo_desk.gui.main_window import DEFAULT_SIZE
+
+    window.resize(DEFAULT_SIZE)
     window.show()
     window.options.set_local_model(model)
     try:
@@ -94,24 +135,34 @@ def main(argv: list[str]) -> int:
             window.start()
             long_row = next(r for r in window.queue.rows if r.job.source == files["long"])
             wait_until(app, lambda: long_row.state == "transcribing" and long_row.fraction > 0.2, 120)
+            if full_set:
+                save(window.grab(), out.with_name(f"{out.stem}-running.png"))
             window.cancel_current()
             wait_until(app, lambda: all(not r.pending for r in window.queue.rows), 120)
         window.view.selectRow(0)
         app.processEvents()
         time.sleep(0.2)
         app.processEvents()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(out), "PNG"):
-            print(f"could not save {out}", file=sys.stderr)
+        if not save(window.grab(), out):
             return 1
+        if full_set:
+            failed = next(r for r in window.queue.rows if r.job.source == files["broken"])
+            window.actions_.activate(failed.job.id)  # what a double-click on the row shows
+            title, text, detail = shown[-1]
+            from PySide6.QtWidgets import QMessageBox
+
+            box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=window)
+            box.setDetailedText(detail)
+            box.show()
+            for _ in range(5):
+                app.processEvents()
+                time.sleep(0.05)
+            save(box.grab(), out.with_name(f"{out.stem}-failed.png"))
     finally:
         window.shutdown()
         window.close()
         services.close()
         shutil.rmtree(work, ignore_errors=True)
-    if out.stat().st_size > MAX_BYTES:  # keep the repository small: fewer colours
-        subprocess.run(["convert", str(out), "-strip", "-colors", "128", f"PNG8:{out}"], check=False)
-    print(f"{out} ({out.stat().st_size // 1024} KB)")
     return 0
 
 

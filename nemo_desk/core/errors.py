@@ -5,9 +5,26 @@ without a traceback and the GUI shows it in the row.
 """
 from __future__ import annotations
 
+import errno
+
+# Windows error codes for a full disk (ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL): Python
+# maps both to ENOSPC, but not on every path (some network redirectors report only the
+# winerror). errno.EDQUOT (quota exceeded) does not exist on Windows.
+_WINERROR_DISK_FULL = frozenset({39, 112})
+_ERRNO_DISK_FULL = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+
+
+def is_disk_full_os(exc: BaseException) -> bool:
+    """An OSError that says the disk (or the user's quota) is full."""
+    return isinstance(exc, OSError) and (
+        exc.errno in _ERRNO_DISK_FULL or getattr(exc, "winerror", None) in _WINERROR_DISK_FULL)
+
 
 class NemoDeskError(Exception):
-    """Base of all expected failures. str() is a one-line message meant for the user."""
+    """Base of all expected failures. str() is a one-line message meant for the user;
+    `technical` (ffmpeg's or the OS's own words) goes to the log file only."""
+
+    technical: str = ""
 
     @property
     def user_message(self) -> str:

@@ -1,13 +1,11 @@
 """One-line messages for everything that can go wrong while downloading a model."""
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
-from nemo_desk.core.errors import ModelError
+from nemo_desk.core.errors import ModelError, is_disk_full_os
 from nemo_desk.engine.catalog import ModelSpec
 
-_WIN_DISK_FULL = {112, 39}
 _WIN_NO_SYMLINK_PRIVILEGE = 1314
 
 
@@ -62,15 +60,18 @@ def translate_error(exc: BaseException, spec: ModelSpec, dest: Path, host: str, 
             f"check HF_ENDPOINT and proxy settings"
         )
     if isinstance(exc, httpx2.TransportError):
-        return ModelError(
-            f"could not reach Hugging Face ({host}: {one_line(exc) or type(exc).__name__}); "
-            f"check the connection or import a .nemo file instead"
+        # "[Errno -3] Temporary failure in name resolution" is for the log file, not for people.
+        error = ModelError(
+            f"could not reach Hugging Face ({host}): this computer seems to be offline, or a firewall "
+            f"or proxy blocks it; check the connection and try again, or import a .nemo file instead"
         )
+        error.technical = one_line(exc) or type(exc).__name__
+        return error
     if isinstance(exc, httpx2.HTTPError):
         return ModelError(f"downloading {repo} failed: {one_line(exc)}")
     if isinstance(exc, OSError):
         winerror = getattr(exc, "winerror", None)
-        if exc.errno == errno.ENOSPC or winerror in _WIN_DISK_FULL:
+        if is_disk_full_os(exc):
             return ModelError(
                 f"not enough disk space in {dest} for {spec.size_gb:g} GB ({spec.name}); "
                 f"free some space and try again (the download continues where it stopped)"

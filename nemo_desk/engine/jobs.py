@@ -75,7 +75,7 @@ def failure_from(exc: BaseException) -> JobFailure:
         kind = next((k for t, k in _KINDS if isinstance(exc, t)), FailureKind.INTERNAL)
         # One line for a table row or a terminal line (a tar or ffmpeg error can hold several).
         reason = exc.reason if isinstance(exc, MediaError) else exc.user_message
-        return JobFailure(kind, _one_line(exc.user_message), reason=_one_line(reason))
+        return JobFailure(kind, _one_line(exc.user_message), detail=exc.technical, reason=_one_line(reason))
     if isinstance(exc, MemoryError):
         text = f"Out of memory: {exc or 'the audio or model is too large'}"
         return JobFailure(FailureKind.MEMORY, text, reason=text)

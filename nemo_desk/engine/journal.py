@@ -11,9 +11,7 @@ means, who owns a job and how a queue resumes is `engine/queue.py`'s business.
 """
 from __future__ import annotations
 
-import errno
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from nemo_desk.core.longpaths import printable
+from nemo_desk.core.sqlite_db import connect, is_damaged, set_aside
 from nemo_desk.core.states import UNFINISHED, JobState
 from nemo_desk.core.transcript import Segment, Word
 
@@ -49,8 +48,26 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, position);
+CREATE TABLE IF NOT EXISTS watched (  -- files a watched folder has queued (engine/watch.py)
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    queued REAL NOT NULL
+);
 """
 Warn = Callable[[str], None]
+
+
+def _migrate(db: sqlite3.Connection, found: int) -> None:
+    # v0 -> v1: jobs gain an owner; chunks lose the unused run_id column.
+    if "owner" not in _columns(db, "jobs"):
+        db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+    if "run_id" in _columns(db, "chunks"):
+        db.execute("ALTER TABLE chunks DROP COLUMN run_id")
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
 
 
 class JournalUnavailable(Exception):
@@ -69,66 +86,14 @@ def segments_from_json(text: str) -> list[Segment]:
     return out
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EDQUOT) or getattr(exc, "winerror", None) in (39, 112)
-    return isinstance(exc, sqlite3.Error) and (
-        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc))
-
-
-def is_damaged(exc: BaseException) -> bool:
-    """A file that is not a database or a malformed one; never a full disk or a lock."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
-
-
 class Journal:
     """One SQLite file; safe to use from the GUI thread and the worker (one lock)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._staged: list[tuple] = []
-        # check_same_thread=False: calls are serialised by our own lock instead.
-        self._db = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False,
-                                   isolation_level=None)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed batch survives a power cut, not only a crash of this process.
-            self._db.execute("PRAGMA synchronous=FULL")
-            check = self._db.execute("PRAGMA quick_check").fetchall()
-            if check != [("ok",)]:
-                raise sqlite3.DatabaseError("integrity check failed: " + "; ".join(str(r[0]) for r in check[:3]))
-            self._migrate()
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"written by a newer nemo_desk (schema {version})")
-        self._db.executescript(SCHEMA)  # a new file gets the current tables; an old one keeps its own
-        if version == SCHEMA_VERSION:
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            # v0 -> v1: jobs gain an owner; chunks lose the unused run_id column.
-            if "owner" not in self._columns("jobs"):
-                self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
-            if "run_id" in self._columns("chunks"):
-                self._db.execute("ALTER TABLE chunks DROP COLUMN run_id")
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-
-    def _columns(self, table: str) -> set[str]:
-        return {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+        self._db = connect(self.path, SCHEMA, SCHEMA_VERSION, _migrate)
 
     @classmethod
     def open(cls, path: Path, warn: Warn) -> "Journal":
@@ -140,12 +105,8 @@ class Journal:
         except (sqlite3.Error, OSError) as exc:
             if not is_damaged(exc):
                 raise JournalUnavailable(str(exc)) from exc
-            aside = Path(f"{path}.damaged-{int(time.time())}")
             try:
-                os.replace(path, aside)
-                for extra in ("-wal", "-shm"):  # they belong to the damaged file
-                    if os.path.exists(f"{path}{extra}"):
-                        os.replace(f"{path}{extra}", f"{aside}{extra}")
+                aside = set_aside(path)
             except OSError as move:
                 raise JournalUnavailable(f"{exc}; could not set it aside: {move}") from exc
             warn(f"The queue journal {path} was damaged ({exc}); kept it as {aside.name} and started "
@@ -210,6 +171,15 @@ class Journal:
     def unfinished(self) -> list[dict]:
         return [j for j in self.jobs() if j["state"] in UNFINISHED]
 
+    # Watched folders: what was queued already, so a restart does not queue it again.
+    def remember_watched(self, path: str, size: int, mtime_ns: int) -> None:
+        self._write("INSERT OR REPLACE INTO watched (path, size, mtime_ns, queued) VALUES (?, ?, ?, ?)",
+                    (path, size, mtime_ns, time.time()))
+
+    def watched(self, path: str) -> tuple[int, int] | None:
+        rows = self._read("SELECT size, mtime_ns FROM watched WHERE path=?", (path,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
     # Chunks: staged in memory, committed together by flush() (one synchronous commit per
     # batch of chunks instead of one per chunk).
     def save_chunk(self, job_id: str, idx: int, fingerprint: str, segments: list[Segment]) -> None:
@@ -234,6 +204,12 @@ class Journal:
         rows = self._read("SELECT idx, segments_json FROM chunks WHERE job_id=? AND fingerprint=?",
                           (job_id, fingerprint))
         return {idx: segments_from_json(text) for idx, text in rows}
+
+    def transcribed_until(self, job_id: str) -> float:
+        """Where the job's saved windows end (seconds): the end of their last word. What an
+        interrupted job resumes from, said before it runs (its plan is made only then)."""
+        rows = self._read("SELECT segments_json FROM chunks WHERE job_id=?", (job_id,))
+        return max((s.end for (text,) in rows for s in segments_from_json(text)), default=0.0)
 
     def drop_stale_chunks(self, job_id: str, fingerprint: str) -> None:
         self._write("DELETE FROM chunks WHERE job_id=? AND fingerprint<>?", (job_id, fingerprint))

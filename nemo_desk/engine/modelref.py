@@ -9,8 +9,8 @@ from pathlib import Path
 from nemo_desk.engine.catalog import DEFAULT_MODEL_ID
 
 FOREIGN_MODEL_NOTE = (
-    "A .nemo file contains Python pickles: loading one runs code from it. "
-    "Only load model files from sources you trust."
+    "A model file can run programs on this computer when it is loaded. "
+    "Only use model files from sources you trust."
 )
 
 

@@ -45,6 +45,7 @@ class ModelManager:
         self._loaded: LoadedModel | None = None
         self._key: tuple | None = None
         self._report: DeviceReport | None = None
+        self._warned: set[str] = set()  # model files already warned about: once each, not every load
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -70,7 +71,9 @@ class ModelManager:
         self.unload()
         spec = None if ref.path else self.lookup(ref.model_id)
         if ref.path:
-            observer(LogEvent("warning", FOREIGN_MODEL_NOTE))
+            if str(ref.path) not in self._warned:
+                self._warned.add(str(ref.path))
+                observer(LogEvent("warning", FOREIGN_MODEL_NOTE))
             folder = self.store.import_local(Path(ref.path), observer, cancel)
             size_gb = weights_size_gb(folder)
         else:

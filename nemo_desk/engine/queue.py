@@ -27,7 +27,8 @@ from nemo_desk.core.events import Event, LogEvent, ObserverFn, Progress, null_ob
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.states import UNFINISHED, JobState, Stage
 from nemo_desk.engine.jobs import Job, JobResult, failure_from, job_from_json, job_to_json
-from nemo_desk.engine.journal import Journal, is_disk_full
+from nemo_desk.core.sqlite_db import is_disk_full
+from nemo_desk.engine.journal import Journal
 from nemo_desk.engine.pipeline import Pipeline
 from nemo_desk.locks.processes import pid_alive
 
@@ -103,6 +104,7 @@ class Restored:
     jobs: list[Job] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # files already finished in those batches
     notes: list[str] = field(default_factory=list)  # busy owners, unreadable rows
+    resume_s: dict[str, float] = field(default_factory=dict)  # job id -> seconds already transcribed
 
 
 def _owner_alive(owner: str) -> bool:
@@ -156,6 +158,15 @@ class JobQueue:
         for job_id in job_ids:
             self._safe("remove", job_id)
 
+    def owned_elsewhere(self) -> dict[int, int]:
+        """Unfinished jobs that a live process (a window, another command) owns: pid -> count."""
+        busy: dict[int, int] = {}
+        for row in self._safe("jobs") or []:
+            if row["state"] in UNFINISHED and row["owner"] and row["owner"] != self.owner and _owner_alive(row["owner"]):
+                pid = int(row["owner"].split(":")[0])
+                busy[pid] = busy.get(pid, 0) + 1
+        return busy
+
     def restore(self) -> Restored:
         """The one resume policy: every unfinished job of every earlier run, oldest first,
         unless a live process owns it; rows this version cannot read are marked failed."""
@@ -186,6 +197,7 @@ class JobQueue:
             seen.add(str(job.source))
             batches.add(row["batch"])
             found.jobs.append(job)
+            found.resume_s[job.id] = self._safe("transcribed_until", job.id) or 0.0
         found.done = [os.path.basename(r["source"]) for r in rows
                       if r["batch"] in batches and r["state"] == JobState.DONE]
         for pid, count in busy.items():
@@ -199,7 +211,7 @@ class JobQueue:
         if cancel.cancelled:  # cancelled while it waited: no model load, no probe
             result = JobResult(job, JobState.CANCELLED)
         else:
-            self._safe("set_state", job.id, JobState.RUNNING)
+            self.started(job)
             cache = JournalChunks(self.journal, job, observer) if self.journal is not None else None
             try:
                 result = self.pipeline.run(job, cancel, _flushing(observer, cache), cache)
@@ -208,14 +220,24 @@ class JobQueue:
             finally:
                 if cache is not None:
                     cache.flush()
+        self.record(result, cancel.reason)
+        return result
+
+    def started(self, job: Job) -> None:
+        """The job is running (here, or on a cluster worker: nemo_desk/cluster)."""
+        self._safe("set_state", job.id, JobState.RUNNING)
+
+    def record(self, result: JobResult, reason: CancelReason | None = None) -> None:
+        """A finished run's state: done / failed / cancelled, or queued again ("interrupted")
+        when stopped for a shutdown, so it resumes later. `reason`: why it was cancelled."""
+        job = result.job
         state, message = result.status, result.failure.message if result.failure else result.note
-        if result.status == JobState.CANCELLED and cancel.reason == CancelReason.SHUTDOWN:
+        if result.status == JobState.CANCELLED and reason == CancelReason.SHUTDOWN:
             state, message = JobState.QUEUED, INTERRUPTED
         elif result.failure is not None and result.failure.fatal:
             state = JobState.QUEUED  # the file is not at fault: it runs once the install is repaired
         self._safe("set_state", job.id, state, message,
                    [str(o.path) for o in result.outputs])
-        return result
 
     def release(self) -> None:
         """Give up ownership of what is left: the next start or `--resume` adopts it."""

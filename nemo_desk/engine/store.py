@@ -21,6 +21,7 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import LogEvent, ObserverFn, null_observer
 from nemo_desk.engine.catalog import ModelSpec
+from nemo_desk.engine.model_file import model_file_problem
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE  # noqa: F401 (re-exported)
 from nemo_desk.engine.load_errors import explain_load_error, repair_hint
 from nemo_desk.engine.storelock import if_unowned, model_lock
@@ -123,10 +124,9 @@ class ModelStore:
     ) -> Path:
         """Unpack a user's .nemo once; later loads of the same unchanged file reuse it."""
         nemo_path = Path(nemo_path)
-        if not nemo_path.is_file():
-            raise ModelError(f"model file not found: {nemo_path}")
-        if nemo_path.stat().st_size == 0:
-            raise ModelError(f"model file is empty: {nemo_path}")
+        problem = model_file_problem(nemo_path)  # a .wav or a broken download: words, not tar errors
+        if problem:
+            raise ModelError(problem)
         folder = self.root / _local_slug(nemo_path)
         with model_lock(self.root, folder.name, observer, cancel):
             return self._unpack_local(nemo_path, folder, observer, cancel)

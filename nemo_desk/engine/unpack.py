@@ -15,7 +15,6 @@ otherwise ship its own "cached" config that the loader would trust over the real
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from nemo_desk.core.states import FileOp
 from nemo_desk.core.cancel import CancelToken
-from nemo_desk.core.errors import ModelError
+from nemo_desk.core.errors import ModelError, is_disk_full_os
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.engine.fastload import CONFIG_CACHE
 from nemo_desk.locks.fileops import FileOps
@@ -60,7 +59,7 @@ def _open_archive(nemo_path: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(nemo_path, "r:*")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ModelError(f"{nemo_path} is not a NeMo model file (.nemo archive): {exc}") from exc
+        raise ModelError(f"{nemo_path} is damaged or not a NeMo model file; download it again") from exc
 
 
 def unpack_nemo(
@@ -102,10 +101,10 @@ def unpack_nemo(
                     observer(Progress("unpacking", done, total, f"unpacking {nemo_path.name}"))
     except (tarfile.TarError, EOFError) as exc:
         fileops.rmtree(partial)
-        raise ModelError(f"{nemo_path} is damaged or not a NeMo model file: {exc}") from exc
+        raise ModelError(f"{nemo_path} is damaged or not a NeMo model file (it ends early?); download it again") from exc
     except OSError as exc:  # locks arrive as LockError (not OSError): their own message
         fileops.rmtree(partial)
-        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        if is_disk_full_os(exc):
             raise ModelError(f"not enough disk space to unpack {nemo_path.name} into {dest.parent}; free some "
                              "space or choose another models folder in Settings") from exc
         raise ModelError(f"could not unpack {nemo_path.name} into {dest.parent}: {exc.strerror or exc}") from exc

@@ -7,17 +7,24 @@ file after the user edited it, fails that test and is left alone.
 Paths are keyed by `os.path.normcase(os.path.abspath(path))`: on Windows "C:\\A\\x.srt"
 and "c:\\a\\X.SRT" are the same file and must be the same record.
 
-The ledger lives in one JSON file in the app's data folder, written atomically through
-`FileOps`. Before saving, the file is read again and merged, so a second nemo_desk
-process writing at the same time loses at most a record, not the whole ledger; losing a
-record is the safe direction (the file is then treated as the user's). A damaged ledger
-file is treated as empty for the same reason. The oldest records beyond `max_entries`
-are dropped so the file cannot grow without bound.
+The ledger is a small SQLite file in the app's data folder (opened like the queue
+journal: `core/sqlite_db.py`). Each record is one row written on its own, so a write
+costs the same with ten records or ten thousand, and a second nemo_desk process writing
+at the same time (the CLI next to the window) loses nothing: SQLite serialises the two.
+A damaged ledger is set aside and a new one starts; a ledger that cannot be opened at all
+(full disk, unwritable folder) owns nothing. Both are the safe direction: a file the
+ledger does not know is treated as the user's and never replaced. The oldest records
+beyond `max_entries` are dropped so the file cannot grow without bound.
+
+Versions before 0.4 kept the ledger in `outputs.json` beside it; its records are taken
+over once, and the old file is renamed `outputs.json.imported`.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -25,10 +32,24 @@ from pathlib import Path
 from typing import Iterable
 
 from nemo_desk.core.longpaths import long_path
-from nemo_desk.export.atomic import atomic_write_bytes
+from nemo_desk.core.sqlite_db import connect, is_damaged, set_aside
 from nemo_desk.locks.fileops import FileOps
 
-LEDGER_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Paths are BLOBs: UTF-8 that lets lone surrogates through, so a name that is not valid
+# UTF-8 on Linux (surrogate escapes) or valid UTF-16 on Windows is a key like any other.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outputs (
+    path BLOB PRIMARY KEY,        -- ledger_key(path)
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    written_at REAL NOT NULL,
+    source BLOB NOT NULL          -- the media file it transcribes (absolute), b'' if unknown
+);
+CREATE INDEX IF NOT EXISTS outputs_age ON outputs (written_at);
+"""
 _CHUNK = 1 << 20
 
 
@@ -55,19 +76,32 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _blob(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(blob: bytes) -> str:
+    return bytes(blob).decode("utf-8", "surrogatepass")
+
+
 class OutputLedger:
     def __init__(self, path: str | os.PathLike[str], fileops: FileOps | None = None, max_entries: int = 10_000) -> None:
         self.path = Path(path)
         self.fileops = fileops or FileOps()
         self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._entries: dict[str, LedgerEntry] | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._db: sqlite3.Connection | None = None
+        self._open_failed = False
 
     # -- queries -----------------------------------------------------------------
     def entry(self, path: str | os.PathLike[str]) -> LedgerEntry | None:
         with self._lock:
-            return self._loaded().get(ledger_key(path))
+            db = self._connection()
+            if db is None:
+                return None
+            row = db.execute("SELECT sha256, size, written_at, source FROM outputs WHERE path=?",
+                             (_blob(ledger_key(path)),)).fetchone()
+        return None if row is None else LedgerEntry(row[0], int(row[1]), float(row[2]), _text(row[3]))
 
     def owns(self, path: str | os.PathLike[str]) -> bool:
         """True when the file at `path` is exactly what nemo_desk last wrote there."""
@@ -94,72 +128,91 @@ class OutputLedger:
 
     def record_many(self, items: Iterable[tuple[str | os.PathLike[str], bytes]],
                     source: str | os.PathLike[str] = "") -> None:
-        """Remember these files as written with this content (for `source`), and save the ledger."""
+        """Remember these files as written with this content (for `source`). Raises OSError
+        when the ledger cannot be written (the caller says so; the files stay the user's)."""
         now = time.time()
-        origin = os.path.abspath(os.fspath(source)) if source else ""
-        new = {ledger_key(p): LedgerEntry(sha256_bytes(d), len(d), now, origin) for p, d in items}
-        if not new:
-            return
-        with self._lock:
-            merged = self._read()
-            merged.update(new)
-            self._save(merged)
+        origin = _blob(os.path.abspath(os.fspath(source)) if source else "")
+        rows = [(_blob(ledger_key(p)), sha256_bytes(d), len(d), now, origin) for p, d in items]
+        if rows:
+            self._change("INSERT OR REPLACE INTO outputs (path, sha256, size, written_at, source) "
+                         "VALUES (?, ?, ?, ?, ?)", rows, prune=True)
 
     def forget(self, path: str | os.PathLike[str]) -> None:
-        with self._lock:
-            merged = self._read()
-            if merged.pop(ledger_key(path), None) is not None:
-                self._save(merged)
+        self._change("DELETE FROM outputs WHERE path=?", [(_blob(ledger_key(path)),)])
 
     # -- storage -----------------------------------------------------------------
-    def _file_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
-    def _loaded(self) -> dict[str, LedgerEntry]:
-        # Re-read when another nemo_desk process (CLI next to the GUI) has saved since.
-        stamp = self._file_stamp()
-        if self._entries is None or stamp != self._stamp:
-            self._entries = self._read()
-            self._stamp = stamp
-        return self._entries
-
-    def _read(self) -> dict[str, LedgerEntry]:
-        try:
-            with self.fileops.open(self.path, "rb") as handle:
-                doc = json.loads(handle.read().decode("utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (ValueError, UnicodeDecodeError):
-            return {}  # damaged: start afresh (see module docstring)
-        entries: dict[str, LedgerEntry] = {}
-        raw = doc.get("entries") if isinstance(doc, dict) else None
-        for key, value in (raw or {}).items():
+    def _change(self, sql: str, rows: list[tuple], prune: bool = False) -> None:
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                raise OSError(f"the output ledger {self.path} cannot be opened")
             try:
-                entries[key] = LedgerEntry(str(value["sha256"]), int(value["size"]),
-                                           float(value.get("written_at", 0)), str(value.get("source", "")))
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.executemany(sql, rows)
+                    if prune:
+                        db.execute("DELETE FROM outputs WHERE path IN (SELECT path FROM outputs "
+                                   "ORDER BY written_at DESC LIMIT -1 OFFSET ?)", (self.max_entries,))
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                # One exception type for callers: a full disk here is an OSError there.
+                raise OSError(f"could not update the output ledger {self.path}: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """Opened on first use (the window starts without touching it)."""
+        if self._db is None and not self._open_failed:
+            try:
+                self._db = self._open()
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("the output ledger %s cannot be used (%s): outputs already on disk are "
+                            "treated as the user's", self.path, exc)
+                self._open_failed = True
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = connect(self.path, SCHEMA, SCHEMA_VERSION)
+        except (sqlite3.Error, OSError) as exc:
+            if not is_damaged(exc):
+                raise
+            aside = set_aside(self.path)
+            log.warning("the output ledger %s was damaged (%s); kept it as %s and started a new one",
+                        self.path, exc, aside.name)
+            db = connect(self.path, SCHEMA, SCHEMA_VERSION)
+        self._import_json(db)
+        return db
+
+    def _import_json(self, db: sqlite3.Connection) -> None:
+        legacy = self.path.with_name("outputs.json")
+        if legacy == self.path or not legacy.is_file():
+            return
+        try:
+            with self.fileops.open(legacy, "rb") as handle:
+                doc = json.loads(handle.read().decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            doc = {}  # unreadable: its records are lost, which leaves those files as the user's
+        raw = doc.get("entries") if isinstance(doc, dict) else None
+        rows = []
+        for key, value in (raw or {}).items() if isinstance(raw, dict) else ():
+            try:
+                rows.append((_blob(str(key)), str(value["sha256"]), int(value["size"]),
+                             float(value.get("written_at", 0)), _blob(str(value.get("source", "")))))
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
-        return entries
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT OR IGNORE INTO outputs (path, sha256, size, written_at, source) "
+                       "VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
+        try:
+            os.replace(legacy, legacy.with_name("outputs.json.imported"))
+        except OSError:
+            pass  # imported again next time: INSERT OR IGNORE keeps the newer rows
 
-    def _save(self, entries: dict[str, LedgerEntry]) -> None:
-        if len(entries) > self.max_entries:
-            newest = sorted(entries.items(), key=lambda kv: kv[1].written_at)[-self.max_entries :]
-            entries = dict(newest)
-        doc = {
-            "version": LEDGER_VERSION,
-            "entries": {
-                key: {"sha256": e.sha256, "size": e.size, "written_at": round(e.written_at, 3),
-                      **({"source": e.source} if e.source else {})}
-                for key, e in sorted(entries.items())
-            },
-        }
-        # ASCII: a key from a name that is not valid UTF-8 survives as \udcXX escapes.
-        data = (json.dumps(doc, ensure_ascii=True, indent=1) + "\n").encode("ascii")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.path, data, self.fileops)
-        self._entries = entries
-        self._stamp = self._file_stamp()
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

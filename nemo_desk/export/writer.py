@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from nemo_desk.core.errors import ExportError
+from nemo_desk.core.errors import ExportError, is_disk_full_os
 from nemo_desk.core.longpaths import long_path
 from nemo_desk.core.transcript import Transcript
 from nemo_desk.export.atomic import atomic_write_all
@@ -35,9 +35,6 @@ from nemo_desk.export.plaintext import DEFAULT_PARAGRAPH_GAP
 from nemo_desk.locks.fileops import FileOps
 
 _MAX_NUMBERED = 9999
-# Windows error codes for a full disk; Python maps both to ENOSPC, but not on every
-# path (some network redirectors report only the winerror).
-_WINERROR_DISK_FULL = frozenset({39, 112})
 _WINERROR_NAME_TOO_LONG = frozenset({206})  # ERROR_FILENAME_EXCED_RANGE
 
 
@@ -174,22 +171,16 @@ def _ensure_folder(folder: Path) -> None:
     except FileExistsError as exc:
         raise ExportError(f"cannot use {folder} as the output folder: a file has that name") from exc
     except OSError as exc:
-        if _is_disk_full(exc):
+        if is_disk_full_os(exc):
             raise ExportError(f"not enough disk space to create folder {folder}") from exc
         if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise ExportError(f"cannot create folder {folder}: permission denied") from exc
         raise ExportError(f"cannot create folder {folder}: {exc.strerror or exc}") from exc
 
 
-def _is_disk_full(exc: OSError) -> bool:
-    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or (
-        getattr(exc, "winerror", None) in _WINERROR_DISK_FULL
-    )
-
-
 def _export_error(exc: OSError, path: Path) -> ExportError:
     folder = path.parent
-    if _is_disk_full(exc):
+    if is_disk_full_os(exc):
         return ExportError(f"not enough disk space to write {path}")
     if exc.errno == errno.EROFS:
         return ExportError(f"cannot write to folder {folder}: the drive is read-only")

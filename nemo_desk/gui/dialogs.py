@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
-from nemo_desk.locks.lockerror import LockReport
+from nemo_desk.locks.lockerror import RETRY_STEP, LockReport
 from nemo_desk.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -55,6 +55,15 @@ def confirm(parent: QWidget | None, title: str, text: str, ok_text: str = "OK") 
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is ok
+
+
+def confirm_download(parent: QWidget | None, name: str, size_gb: float, where: str | os.PathLike[str]) -> bool:
+    """Asked before any model download (Start, Re-run, the Models dialog): how big, and where."""
+    text = (f"{name} is not on this computer yet. Download it now?\n\n"
+            f"Size: {size_gb:.1f} GB\nSaved in: {where}\n\n"
+            "It is downloaded once; after that transcription works offline. "
+            "(The models folder can be changed in Settings.)")
+    return confirm(parent, "Download the model?", text, f"Download {size_gb:.1f} GB")
 
 
 def confirm_quit(parent: QWidget | None, pending: int) -> bool:
@@ -97,11 +106,14 @@ def edit_settings(parent: QWidget | None, settings: "Settings") -> "Settings | N
     return dialog.result_settings() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-def manage_models(parent: QWidget | None, services, log=None) -> None:
-    """The model manager (download, import, delete)."""
+def manage_models(parent: QWidget | None, services, log=None) -> str:
+    """The model manager (download, import, delete). Returns the path of the .nemo file
+    imported last, for the window to select as the model (ModelRef.path); "" when none."""
     from nemo_desk.gui.models_dialog import ModelsDialog
 
-    ModelsDialog(services, parent, log=log).exec()
+    dialog = ModelsDialog(services, parent, log=log)
+    dialog.exec()
+    return dialog.imported
 
 
 # -- the locked-file dialog ---------------------------------------------------------
@@ -110,6 +122,13 @@ def show_lock_error(parent: QWidget | None, report: LockReport) -> str:
     dialog = LockDialog(report, parent)
     dialog.exec()
     return dialog.choice
+
+
+# What the app was doing, in words (FileOp values; "replace" means nothing to a user).
+_DOING = {"replace": "save the new version of this file", "delete": "delete this file",
+          "remove folder": "remove this folder", "rename": "rename this file", "open": "read this file",
+          "open for writing": "write this file", "unpack": "unpack this model file",
+          "load model": "load this model file"}
 
 
 class LockDialog(QDialog):
@@ -124,8 +143,10 @@ class LockDialog(QDialog):
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         path.setWordWrap(True)
         holder = report.holder.name + (f" — {report.holder.evidence}" if report.holder.evidence else "")
-        facts = QLabel(f"Operation: {_html(report.operation)}<br>Likely holder: {_html(holder)}")
-        steps = "".join(f"<li>{_html(s)}</li>" for s in report.steps)
+        doing = _DOING.get(report.operation, f"use the file ({report.operation})")
+        facts = QLabel(f"nemo_desk could not {_html(doing)}.<br>Most likely kept open by: {_html(holder)}")
+        # The dialog says "then press Retry" itself; the CLI's "(or run the command again)" is not for here.
+        steps = "".join(f"<li>{_html(s)}</li>" for s in report.steps if s != RETRY_STEP)
         what = QLabel(f"What to do, then press Retry:<ol>{steps}</ol>")
         for label in (intro, facts, what):
             label.setWordWrap(True)

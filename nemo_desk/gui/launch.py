@@ -57,18 +57,23 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
 
     from nemo_desk.gui import dialogs
     from nemo_desk.gui.main_window import MainWindow
+    from nemo_desk.gui.single_instance import first_or_hand_over, launch_files, receive_into
     from nemo_desk.paths import AppPaths
     from nemo_desk.settings import Settings
 
     args = list(args)
     app = QApplication.instance() or QApplication([sys.argv[0], *args])
     app.setApplicationName("nemo_desk")
+    instance = first_or_hand_over(AppPaths.resolve().data, args)
+    if instance is None:  # the window already running has this launch's files
+        return 0
     early: list[str] = []  # settings warnings, logged once the log file exists
     try:
         # Settings first: they may move the model and temp folders the services set up.
         settings = Settings.load(AppPaths.resolve().settings_file, warn=early.append)
     except Exception as exc:
         dialogs.show_error(None, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        instance.release()
         return 1
     # The window first, the engine right after: the services (folders, temp sweep, log
     # file, journal, model store) and their imports come after the first paint, so the
@@ -83,10 +88,17 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
     except Exception as exc:
         dialogs.show_error(window, "nemo_desk cannot start", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         window.close()
+        instance.release()
         return 1
     window.attach(services)
-    for text in early:
+    from nemo_desk.gui.watch_folder import install_unattended  # after the first paint, like the services
+
+    install_unattended(window)
+    instance.serve(receive_into(window))
+    for text in (*early, *instance.notes):
         window.log("warning", text)
+    if launch_files(args):
+        window.add_paths(launch_files(args))
     undo_hook = install_excepthook(services.logger, lambda: window)
     if QUIT_AFTER_SHOW in args:
         def ready_then_quit() -> None:
@@ -103,6 +115,7 @@ def launch_gui(args: Sequence[str], services_factory: Callable) -> int:
             # both end; unloading the model under a running job would be worse.
             stopped = window.worker is None or window.worker.wait(_FINAL_WAIT_MS)
         undo_hook()
+        instance.release()
         if stopped:
             services.close()
     if not stopped:

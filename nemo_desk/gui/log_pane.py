@@ -14,12 +14,14 @@ from typing import Callable
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from nemo_desk.gui import colours
+
 MAX_LINES = 5000
-STYLES = {  # prefix, colour, bold
-    "info": ("INFO ", "", False),
-    "retry": ("RETRY", "#b26a00", False),
-    "warning": ("WARN ", "#e65100", True),
-    "error": ("ERROR", "#c62828", True),
+STYLES = {  # prefix, bold (the colour: colours.for_state, readable on the palette in use)
+    "info": ("INFO ", False),
+    "retry": ("RETRY", False),
+    "warning": ("WARN ", True),
+    "error": ("ERROR", True),
 }
 
 
@@ -52,7 +54,9 @@ class LogPane(QWidget):
 
     def add(self, level: str, text: str) -> None:
         level = level if level in STYLES else "info"
-        prefix, colour, bold = STYLES[level]
+        prefix, bold = STYLES[level]
+        found = colours.for_state(level, self.view.palette())
+        colour = found.name() if found is not None else ""
         stamp = time.strftime("%H:%M:%S", time.localtime(self._clock()))
         self.lines.append((level, text))
         del self.lines[:-MAX_LINES]

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from nemo_desk.engine.catalog import CATALOG, DIARIZERS, ModelSpec
+from nemo_desk.engine.model_file import model_file_problem
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE
-from nemo_desk.gui import dialogs
+from nemo_desk.gui import a11y, dialogs
 from nemo_desk.gui.tasks import TaskFn, TaskThread
 
 STOP_WAIT_MS = 10_000
@@ -35,6 +37,10 @@ class ModelEntry:
 
 
 class ModelsDialog(QDialog):
+    # The .nemo file just imported (its path, as a job's ModelRef.path names it): the window
+    # selects it in its model list. `imported` keeps the last one for callers after exec().
+    model_imported = Signal(str)
+
     def __init__(self, services, parent: QWidget | None = None,
                  log: Callable[[str, str], None] | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +49,7 @@ class ModelsDialog(QDialog):
         self.task: TaskThread | None = None
         self.entries: list[ModelEntry] = []
         self.last_error = ""
+        self.imported = ""
         self.setWindowTitle("Models")
         self.resize(760, 420)
         layout = QVBoxLayout(self)
@@ -52,7 +59,10 @@ class ModelsDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):  # "~2.5 GB download", "not installed": never elided
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.table, 1)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -85,6 +95,9 @@ class ModelsDialog(QDialog):
         layout.addLayout(buttons)
         self.table.itemSelectionChanged.connect(self._update)
         self.refresh()
+        self._fit_table()
+        self.table.setAccessibleName("Models")
+        a11y.name_controls(self)
 
     # -- listing -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -115,6 +128,19 @@ class ModelsDialog(QDialog):
                 self.table.setItem(r, c, item)
         self._update()
 
+    def _fit_table(self) -> None:
+        """Open wide and tall enough that every model and every column shows whole (the
+        sizes follow the font, so 150 % scaling grows the dialog instead of cutting it)."""
+        table = self.table
+        frame = 2 * table.frameWidth()
+        width = sum(table.sizeHintForColumn(c) for c in range(table.columnCount())) + frame
+        width += table.verticalScrollBar().sizeHint().width()  # room should the list grow
+        height = table.horizontalHeader().sizeHint().height() + frame
+        height += sum(table.sizeHintForRow(r) for r in range(table.rowCount()))
+        table.setMinimumWidth(width)
+        table.setMinimumHeight(min(height, 600))
+        self.resize(self.sizeHint().expandedTo(self.size()))
+
     def selected(self) -> ModelEntry | None:
         rows = self.table.selectionModel().selectedRows()
         return self.entries[rows[0].row()] if rows else None
@@ -139,6 +165,8 @@ class ModelsDialog(QDialog):
         if e is None or e.spec is None or self.task is not None:
             return
         spec, store = e.spec, self.services.store
+        if not dialogs.confirm_download(self, spec.name, spec.size_gb, store.folder_for(spec)):
+            return
         self._run(f"download {spec.name}", lambda obs, cancel: store.ensure_catalog_model(spec, obs, cancel),
                   f"Downloading {spec.name}…", "Download failed")
 
@@ -148,11 +176,21 @@ class ModelsDialog(QDialog):
         path = dialogs.pick_model_file(self)
         if not path:
             return
+        problem = model_file_problem(path)  # before the warning and the unpacking: a .wav is no model
+        if problem:
+            self._line("error", f"Import refused: {problem}")
+            dialogs.show_error(self, "Not a model file", problem)
+            return
         if not dialogs.confirm(self, "Import a model file?", f"{FOREIGN_MODEL_NOTE}\n\n{path}", "Import"):
             return
         store = self.services.store
         self._run(f"import {Path(path).name}", lambda obs, cancel: store.import_local(Path(path), obs, cancel),
-                  f"Importing {Path(path).name}…", "Import failed")
+                  f"Importing {Path(path).name}…", "Import failed", on_success=lambda: self._imported(path))
+
+    def _imported(self, path: str) -> None:
+        self.imported = path
+        self.select(Path(path).name)
+        self.model_imported.emit(path)
 
     def delete_selected(self) -> None:
         e = self.selected()
@@ -166,13 +204,14 @@ class ModelsDialog(QDialog):
         self._run(f"delete {e.name}", lambda obs, cancel: store.delete(folder), f"Deleting {e.name}…",
                   "Delete failed")
 
-    def _run(self, name: str, fn: TaskFn, busy_text: str, fail_title: str) -> None:
+    def _run(self, name: str, fn: TaskFn, busy_text: str, fail_title: str,
+             on_success: Callable[[], None] | None = None) -> None:
         task = TaskThread(name, fn, self.services, parent=self)  # never outlives the dialog
         self.task = task
         self.last_error = ""
         task.progress.connect(self._on_progress)
         task.log_line.connect(self._line)
-        task.succeeded.connect(lambda _r: self._finished(f"{name}: done"))
+        task.succeeded.connect(lambda _r: self._finished(f"{name}: done", on_success))
         task.cancelled.connect(lambda: self._finished(f"{name}: cancelled"))
         task.failed.connect(lambda message, _detail: self._failed(fail_title, message))
         self.status.setText(busy_text)
@@ -200,10 +239,12 @@ class ModelsDialog(QDialog):
         if message:
             self.status.setText(message)
 
-    def _finished(self, text: str) -> None:
+    def _finished(self, text: str, then: Callable[[], None] | None = None) -> None:
         self._end_task()
         self.status.setText(text)
         self._line("info", text)
+        if then is not None:  # after the refresh: the new row is there to select
+            then()
 
     def _failed(self, title: str, message: str) -> None:
         self._end_task()

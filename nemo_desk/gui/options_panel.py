@@ -7,11 +7,12 @@ from typing import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
 from nemo_desk.engine.catalog import CATALOG, ModelSpec, get_spec
+from nemo_desk.engine.model_file import model_file_problem
 from nemo_desk.engine.modelref import FOREIGN_MODEL_NOTE, ModelRef
 from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS, parse_phrases
 from nemo_desk.export import FORMATS
@@ -93,15 +94,15 @@ class OptionsPanel(QGroupBox):
         self.speaker_count.setEnabled(False)
         self._vocab_row(form)
 
-        formats = QHBoxLayout()
+        # Four a row: in one row the eight of them made the panel crowd out the queue.
+        formats = QGridLayout()
         self.format_boxes = {fmt: QCheckBox(fmt.upper()) for fmt in FORMATS}
         for fmt, tip in _FORMAT_TIPS.items():
             if fmt in self.format_boxes:
                 self.format_boxes[fmt].setToolTip(tip)
-        for box in self.format_boxes.values():
-            formats.addWidget(box)
+        for i, box in enumerate(self.format_boxes.values()):
+            formats.addWidget(box, i // 4, i % 4)
             box.toggled.connect(self.changed)
-        formats.addStretch(1)
         form.addRow("Formats:", formats)
 
         self.next_to_source = QRadioButton("Next to each source file")
@@ -133,6 +134,34 @@ class OptionsPanel(QGroupBox):
             combo.currentIndexChanged.connect(self.changed)
         self._output_mode()
         self._update_model_info()
+        self._describe(browse)
+
+    def _describe(self, browse: QPushButton) -> None:
+        """Screen readers announce each control by its own name (not the group's "Options")."""
+        for widget, name, tip in (
+                (self.model_combo, "Model", "The speech recognition model; catalog models not installed yet "
+                                            "are downloaded when you press Start (you are asked first)"),
+                (self.language, "Spoken language", "The language spoken in the files (Canary models)"),
+                (self.target, "Translate to", "Translate the transcript into this language (Canary models)"),
+                (self.device, "Device", "Where the model runs: the GPU is much faster when there is one"),
+                (self.speakers_box, "Identify speakers", self.speakers_box.toolTip()),
+                (self.speaker_count, "Number of speakers", "How many people speak, if you know"),
+                (self.vocab_edit, "Vocabulary", self.vocab_edit.toolTip()),
+                (self.vocab_strength, "Vocabulary strength", "How strongly the phrases are preferred"),
+                (self.vocab_pick, "Saved vocabulary lists", self.vocab_pick.toolTip()),
+                (self.next_to_source, "Write outputs next to each source file",
+                 "Transcripts are written in the folder of each audio or video file"),
+                (self.in_folder, "Write outputs in one folder", "Transcripts are all written in the folder below"),
+                (self.output_edit, "Output folder", "The folder transcripts are written to"),
+                (browse, "Browse for the output folder", "Choose the folder transcripts are written to"),
+                (self.model_info, "Model details", "What the selected model does and its size")):
+            widget.setAccessibleName(name)
+            widget.setAccessibleDescription(tip)
+            widget.setToolTip(tip)
+        for fmt, box in self.format_boxes.items():
+            box.setAccessibleName(f"{fmt.upper()} output")
+            box.setAccessibleDescription(box.toolTip() or f"Write a {fmt.upper()} file")
+            box.setToolTip(box.toolTip() or f"Write a {fmt.upper()} file")
 
     # -- models -------------------------------------------------------------------------
     def fill_models(self, local_paths: list[str]) -> None:
@@ -158,7 +187,11 @@ class OptionsPanel(QGroupBox):
         index = self.model_combo.findData(("local", path))
         if index < 0:
             index = self.model_combo.count() - 1  # before "Local file…"
+            # Silently: inserting before the current "Local file…" item moves the current
+            # index, and that signal would open the file picker again (a loop until Cancel).
+            self.model_combo.blockSignals(True)
             self.model_combo.insertItem(index, f"Local: {Path(path).name}", ("local", path))
+            self.model_combo.blockSignals(False)
         self.model_combo.setCurrentIndex(index)
 
     def set_catalog_model(self, model_id: str) -> None:
@@ -173,7 +206,10 @@ class OptionsPanel(QGroupBox):
     def _model_chosen(self) -> None:
         if self.model_combo.currentData() == _PICK:
             path = dialogs.pick_model_file(self)
-            if path and dialogs.confirm(self, "Use a local model file?", FOREIGN_MODEL_NOTE, "Use it"):
+            problem = model_file_problem(path) if path else ""
+            if problem:  # a .wav chosen as a model: say so now, not as tar jargon when the job runs
+                dialogs.show_error(self, "Not a model file", problem)
+            if path and not problem and dialogs.confirm(self, "Use a local model file?", FOREIGN_MODEL_NOTE, "Use it"):
                 self.set_local_model(path)
             else:
                 self.model_combo.setCurrentIndex(self._previous)
@@ -231,6 +267,9 @@ class OptionsPanel(QGroupBox):
         for name in STRENGTHS:
             self.vocab_strength.addItem(name, name)
         save = QPushButton("Save list…")
+        save.setAccessibleName("Save vocabulary list")
+        save.setToolTip("Keep these phrases as a named list")
+        save.setAccessibleDescription(save.toolTip())
         save.clicked.connect(self._save_vocab)
         row = QHBoxLayout()
         for widget, stretch in ((self.vocab_edit, 1), (self.vocab_strength, 0), (self.vocab_pick, 0), (save, 0)):

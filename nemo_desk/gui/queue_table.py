@@ -11,18 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QTableView
+from PySide6.QtGui import QBrush, QGuiApplication
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from nemo_desk.core.errors import ModelError
+from nemo_desk.engine.catalog import get_spec
 from nemo_desk.engine.jobs import Job, JobResult
+from nemo_desk.engine.modelref import ModelRef
+from nemo_desk.gui import colours
 
-COLUMNS = ("File", "Duration", "Model", "Status", "Progress", "ETA", "Output")
-FILE, DURATION, MODEL, STATUS, PROGRESS, ETA, OUTPUT = range(len(COLUMNS))
+# Status (with its progress bar) and ETA come right after the name: at the window's
+# minimum width they are what must stay on screen (the view scrolls the rest).
+COLUMNS = ("File", "Status", "ETA", "Duration", "Model", "Output")
+FILE, STATUS, ETA, DURATION, MODEL, OUTPUT = range(len(COLUMNS))
+BAR_ROLE = Qt.ItemDataRole.UserRole  # the row's bar (0..1), or None where no bar is drawn
 FINISHED = frozenset({"done", "failed", "cancelled"})
 RERUNNABLE = frozenset({"failed", "cancelled"})
 # How much of the bar each stage fills: decoding is quick, transcribing is the work.
 _BAR = {"decoding": (0.0, 0.05), "transcribing": (0.05, 0.97), "writing": (0.97, 1.0)}
-_COLOURS = {"done": "#2e7d32", "failed": "#c62828", "cancelled": "#8d6e63"}
 
 
 @dataclass
@@ -38,6 +44,9 @@ class JobRow:
     submitted: bool = False  # handed to the worker and not finished yet
     fixed: bool = False  # restored from the journal: keep its job as it is (to resume)
     history: list[str] = field(default_factory=list)
+    resume_s: float = 0.0  # restored: seconds of audio already transcribed last time
+    tracks: tuple[str, ...] = ()  # the file's audio tracks, once probed (several: a choice)
+    audio_track: int | None = None  # the user's choice for this row (None: the first)
 
     @property
     def key(self) -> str:
@@ -48,13 +57,30 @@ class JobRow:
         return self.state not in FINISHED
 
     @property
+    def resume_fraction(self) -> float | None:
+        """Where a restored row resumes (0..1), when known."""
+        if self.state != "queued" or self.resume_s <= 0 or not self.duration:
+            return None
+        return min(1.0, self.resume_s / self.duration)
+
+    @property
     def bar(self) -> float:
         if self.state == "done":
             return 1.0
+        if (resume := self.resume_fraction) is not None:
+            return _BAR["transcribing"][0] + (_BAR["transcribing"][1] - _BAR["transcribing"][0]) * resume
         low, high = _BAR.get(self.state, (0.0, 0.0))
         return low + (high - low) * self.fraction
 
+    @property
+    def shows_bar(self) -> bool:
+        """A bar only where there is progress to show: running rows and interrupted ones."""
+        return self.state not in FINISHED and (self.state != "queued" or self.resume_fraction is not None)
+
     def status_text(self) -> str:
+        if self.state == "queued" and self.resume_s > 0:
+            resume = self.resume_fraction
+            return f"interrupted - resumes at {int(resume * 100)} %" if resume is not None else "interrupted"
         if self.state == "transcribing":
             return f"transcribing {int(self.fraction * 100)} %"
         if self.state == "failed" and self.message:
@@ -71,6 +97,16 @@ def one_line(text: str) -> str:
 def source_key(path: str | os.PathLike[str]) -> str:
     """Same file, same key (case-insensitive on Windows)."""
     return os.path.normcase(os.path.abspath(os.fspath(path)))
+
+
+def model_name(model: ModelRef) -> str:
+    """What the options list calls it: "Parakeet TDT 0.6B v3", not "nvidia/parakeet-tdt-0.6b-v3"."""
+    if model.path is None and model.model_id:
+        try:
+            return get_spec(model.model_id).name
+        except ModelError:
+            pass
+    return model.label
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -108,13 +144,17 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == OUTPUT and row.outputs:
                 return "\n".join(str(p) for p in row.outputs)
-            if col == FILE:
-                return str(row.job.source)
+            if col == FILE:  # all of it, also what a narrow window's hidden columns say
+                outputs = "".join(f"\n{p}" for p in row.outputs)
+                return f"{row.job.source}\nModel: {row.job.model.label}{outputs}"
             return row.detail or row.status_text()
-        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS and row.state in _COLOURS:
-            return QBrush(QColor(_COLOURS[row.state]))
-        if role == Qt.ItemDataRole.UserRole:
-            return row.bar
+        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS:
+            colour = colours.for_state(row.state, QGuiApplication.palette())  # readable in light and dark
+            return QBrush(colour) if colour is not None else None
+        if role == BAR_ROLE:
+            return row.bar if row.shows_bar else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (ETA, DURATION):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _display(self, row: JobRow, col: int) -> str | None:
@@ -123,11 +163,9 @@ class QueueModel(QAbstractTableModel):
         if col == DURATION:
             return format_seconds(row.duration)
         if col == MODEL:
-            return row.job.model.label
+            return model_name(row.job.model)
         if col == STATUS:
             return row.status_text()
-        if col == PROGRESS:
-            return f"{int(row.bar * 100)} %"
         if col == ETA:
             return format_seconds(row.eta) if row.state == "transcribing" else ""
         if col == OUTPUT:
@@ -164,8 +202,28 @@ class QueueModel(QAbstractTableModel):
             return None
         row = self.rows[i]
         row.state, row.fraction, row.eta, row.message, row.detail, row.outputs = "queued", 0.0, -1.0, "", "", ()
+        row.resume_s = 0.0
         self._changed(i)
         return row
+
+    def set_probed(self, job_id: str, duration: float | None, tracks: tuple[str, ...]) -> None:
+        """What the background probe found: known before the job runs."""
+        i = self.find(job_id)
+        if i >= 0:
+            row = self.rows[i]
+            row.duration = duration if duration is not None else row.duration
+            row.tracks = tracks
+            self._changed(i)
+
+    def overall(self) -> tuple[int, int, float] | None:
+        """(rows finished, rows in this run, fraction of the run) while something runs, for
+        the window title and the taskbar button; None when nothing does."""
+        active = [r for r in self.rows if r.submitted or (r.state in FINISHED and r.history)]
+        if not any(r.submitted for r in active):
+            return None
+        done = sum(1 for r in active if r.state in FINISHED)
+        fraction = sum(1.0 if r.state in FINISHED else r.bar for r in active) / len(active)
+        return done, len(active), fraction
 
     def update_state(self, job_id: str, state: str, fraction: float, eta: float) -> None:
         i = self.find(job_id)
@@ -218,41 +276,62 @@ class QueueModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
-class ProgressDelegate(QStyledItemDelegate):
-    """Draws the Progress column as a native progress bar."""
-
-    def paint(self, painter, option, index) -> None:
-        # Imported at the first row's paint: QStyle's dozens of enums cost start-up time.
-        from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionProgressBar
-
-        bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 3, -2, -3)
-        bar.minimum, bar.maximum = 0, 1000
-        bar.progress = int(round((index.data(Qt.ItemDataRole.UserRole) or 0.0) * 1000))
-        bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
-        bar.textVisible = True
-        bar.state = option.state
-        style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
-
-
 class QueueView(QTableView):
+    """The queue: File takes what the other columns leave, so nothing needs a horizontal
+    scroll at the default size; names are elided in the middle (the tooltip has the path)."""
+
+    EMPTY_TEXT = "Drop audio or video files here, or use Add files…"
+
     def __init__(self, model: QueueModel, parent=None) -> None:
+        from nemo_desk.gui.queue_delegate import StatusDelegate
+
         super().__init__(parent)
         self.setModel(model)
-        self._delegate = ProgressDelegate(self)  # kept: the view does not own delegates
-        self.setItemDelegateForColumn(PROGRESS, self._delegate)
+        self._delegate = StatusDelegate(self)  # kept: the view does not own delegates
+        self.setItemDelegateForColumn(STATUS, self._delegate)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAlternatingRowColors(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().setVisible(False)
         self.setWordWrap(False)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for col, width in ((FILE, 200), (DURATION, 70), (MODEL, 150), (STATUS, 170), (PROGRESS, 110), (ETA, 60)):
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(48)
+        for col, width in COLUMN_WIDTHS.items():
             self.setColumnWidth(col, width)
+        self.setAccessibleName("Queue")
+        self.setAccessibleDescription("The files to transcribe: name, status and progress, time left, "
+                                      "length, model and output files")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Narrow (the window at its minimum, or at 150 % scaling): Output, then Model, then
+        Duration step aside so that File, Status and ETA stay in view without scrolling; each
+        is in the row's tooltip or its context menu meanwhile."""
+        room = self.viewport().width() - FILE_MIN_WIDTH
+        needed = sum(self.columnWidth(c) for c in (STATUS, ETA))
+        for col in (DURATION, MODEL, OUTPUT):  # the first to come back, the last to go
+            width = COLUMN_WIDTHS[col] if self.isColumnHidden(col) else self.columnWidth(col)
+            needed += width
+            self.setColumnHidden(col, needed > room)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.model().rowCount() == 0:  # the empty state says what to do
+            from PySide6.QtGui import QPainter
+
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.viewport().rect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                             self.EMPTY_TEXT)
+            painter.end()
 
     def selected_ids(self) -> list[str]:
         model: QueueModel = self.model()  # type: ignore[assignment]
@@ -262,3 +341,8 @@ class QueueView(QTableView):
     def id_at(self, index: QModelIndex | QPersistentModelIndex) -> str | None:
         model: QueueModel = self.model()  # type: ignore[assignment]
         return model.rows[index.row()].job.id if index.isValid() and index.row() < len(model.rows) else None
+
+
+# Status first: its text ("transcribing 42 %", "interrupted - resumes at 48 %") needs room.
+COLUMN_WIDTHS = {STATUS: 190, ETA: 56, DURATION: 64, MODEL: 120, OUTPUT: 120}
+FILE_MIN_WIDTH = 160  # below this a name is mostly "…"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 
 from nemo_desk.export.profiles import CUSTOM, PROFILE_NAMES, PROFILES
 from nemo_desk.core import limits
-from nemo_desk.gui import dialogs
+from nemo_desk.gui import a11y, dialogs
 from nemo_desk.settings import Settings
 
 _PROFILE_LABELS = {
@@ -95,6 +95,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
+        a11y.name_controls(self)  # "Output folder: Browse", not "Browse…" (#19)
 
     def _subtitle_group(self, settings: Settings) -> QGroupBox:
         subs = QGroupBox("Subtitles")

@@ -25,6 +25,7 @@ class TaskThread(QThread):
     succeeded = Signal(object)
     failed = Signal(str, str)  # one-line message, detail for the log
     cancelled = Signal()
+    partial = Signal(object)  # a piece of the result, as it comes (report())
 
     def __init__(self, name: str, fn: TaskFn, services, parent=None) -> None:
         super().__init__(parent)
@@ -38,6 +39,10 @@ class TaskThread(QThread):
 
     def cancel(self) -> None:
         self.token.cancel()
+
+    def report(self, value: object) -> None:
+        """From the task's function: hand a piece of the result to the GUI thread now."""
+        self.partial.emit(value)
 
     def run(self) -> None:
         observer = self._services.observer(self._relay)  # the log file gets the same events

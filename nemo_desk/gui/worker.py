@@ -196,6 +196,7 @@ class _JobObserver:
         self.state = ""
         self.last_fraction = -1.0
         self.transcribe_started: float | None = None
+        self.transcribe_base = 0.0  # the fraction already done when transcribing began (a resume)
         self._relay = EventRelay(self._progress, lambda e: worker.retry.emit(e.describe()),
                                  lambda e: worker.log_line.emit(e.level, e.message), clock=clock)
 
@@ -209,19 +210,34 @@ class _JobObserver:
         changed = state != self.state
         if not changed and fraction < self.last_fraction:
             return  # never report going backwards inside one state (a late event)
-        if p.stage == Stage.DECODING and changed and p.total > 0:
-            self.worker.job_duration.emit(self.job_id, float(p.total))
+        if p.stage == Stage.DECODING and changed:
+            if p.total > 0:
+                self.worker.job_duration.emit(self.job_id, float(p.total))
+            self._model_ready()
         eta = -1.0
         if p.stage == Stage.TRANSCRIBING:
             if self.transcribe_started is None:
-                self.transcribe_started = now
+                self.transcribe_started, self.transcribe_base = now, fraction
             elapsed = now - self.transcribe_started
-            if 0 < fraction < 1:
-                eta = elapsed * (1 - fraction) / fraction
+            # Only the audio transcribed in this run says how fast it goes: a resumed job
+            # starts at its saved chunks, which took no time now.
+            progressed = fraction - self.transcribe_base
+            if progressed > 0 and fraction < 1:
+                eta = elapsed * (1 - fraction) / progressed
             elif fraction >= 1:
                 eta = 0.0
         self.state, self.last_fraction = state, fraction
         self.worker.job_state.emit(self.job_id, state, fraction, eta)
+
+    def _model_ready(self) -> None:
+        """The model is loaded once decoding starts: say which and where, now (the status
+        bar must not say "Loading model…" through a whole first job)."""
+        manager = self.worker._services.models
+        loaded, report = manager.loaded, manager.device_report
+        if loaded is not None and report is not None:
+            label = getattr(getattr(loaded, "ref", None), "label", "") or ""
+            if label:
+                self.worker.model_status.emit(label, report.summary())
 
     def finish(self, status: str) -> None:
         """Make sure a finished transcription reported its 100 % (the final update is never throttled)."""

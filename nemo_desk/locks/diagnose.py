@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from nemo_desk.core.states import FileOp
-from nemo_desk.locks.lockerror import Holder, LockReport
+from nemo_desk.locks.lockerror import RETRY_STEP, Holder, LockReport
 from nemo_desk.locks.processes import default_process_lister
 from nemo_desk.locks.syncroots import (
     SyncRoot, env_lookup, find_sync_root, is_within, normalize, path_module, running_on_windows,
@@ -53,7 +53,6 @@ _PAUSE = MappingProxyType({
 })
 _DEFENDER_HOW = ("Windows Security > Virus & threat protection > Manage settings > Exclusions > "
                  "Add or remove exclusions > Add an exclusion > Folder")
-_RETRY = "Then press Retry (or run the command again)."
 
 
 class Diagnoser:
@@ -157,7 +156,7 @@ class Diagnoser:
                          f"{self._suggest('output')}.")
         if context == "user":
             steps.append(self._close_programs(path))
-        steps.append(_RETRY)
+        steps.append(RETRY_STEP)
         return steps
 
     def _process_steps(self, holder: Holder, path: str, context: str, action: str) -> list[str]:
@@ -172,14 +171,18 @@ class Diagnoser:
         elif action == "read" and holder.kind == "antivirus":
             steps.append(f"If {path} was just downloaded or copied, wait a minute: {holder.name} may still be "
                          f"scanning it.")
+        # The user's own file (a transcript, a recording): advice about that file's folder,
+        # not about the app's folders, which have nothing to do with it.
+        user_folder = self._folder(path)
         if holder.kind == "antivirus":
             where = _DEFENDER_HOW if holder.name == "Microsoft Defender" else \
                 f"{holder.name}'s settings (usually under Exclusions or Exceptions)"
-            steps.append(f"Exclude the app's folders from real-time scanning: {_join(folders)}. "
-                         f"Add each one in {where}.")
-            if context == "user" and action != "read":
-                steps.append(f"If this keeps happening with the output folder {self._folder(path)}, exclude it "
-                             f"as well, or choose another output folder.")
+            if context != "user":
+                steps.append(f"Exclude the app's folders from real-time scanning: {_join(folders)}. "
+                             f"Add each one in {where}.")
+            elif action != "read":
+                steps.append(f"If this keeps happening with the output folder {user_folder}, exclude it from "
+                             f"real-time scanning ({where}), or choose another output folder.")
         elif holder.kind == "indexer":
             targets = [self._folder(path)] if context == "user" else folders
             steps.append("Wait a moment: Windows Search reads new files briefly. To stop it, add "
@@ -187,6 +190,9 @@ class Diagnoser:
                          "(Windows 10: Settings > Search > Searching Windows) > Add an excluded folder.")
         elif holder.kind in _PAUSE or holder.kind == "icloud":
             steps.append(f"Pause {holder.name} for a while, or wait until its icon shows the sync is done.")
+        elif context == "user":
+            steps.append(f"If you use antivirus, backup or sync software, pause it for a while, or exclude "
+                         f"the folder {user_folder} from its real-time scanning.")
         else:
             steps.append(f"If you use antivirus, backup or sync software, exclude the app's folders "
                          f"{_join(folders)} from its real-time scanning, or pause it for a while "
@@ -195,7 +201,7 @@ class Diagnoser:
             steps.append(self._close_programs(path))
         else:
             steps.append("Close other copies of this app and any program that may use its folders.")
-        steps.append(_RETRY)
+        steps.append(RETRY_STEP)
         return steps
 
     def _close_programs(self, path: str) -> str:

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from nemo_desk.core.errors import NemoDeskError
 
 
+# The last step of every diagnosis; the window's dialog leaves it out (it says "then press
+# Retry" itself, and has no command to run again).
+RETRY_STEP = "Then press Retry (or run the command again)."
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who most likely holds the file, and the evidence for saying so."""

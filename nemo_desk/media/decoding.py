@@ -172,7 +172,10 @@ def _decode_with_ffmpeg(
 
     if returncode != 0:
         reason = useful_error_line(lines, name) or f"ffmpeg exited with code {returncode}"
-        raise NotDecodableError(path, f"decoding failed ({reason})")
+        error = NotDecodableError(path, "decoding failed part way: the file is damaged; check that it plays "
+                                        "to the end in a media player, or convert it")
+        error.technical = f"ffmpeg: {reason}"  # for the log file
+        raise error
     n = filled // _BYTES_PER_SAMPLE
     if n == 0:
         raise ZeroLengthAudioError(path, "the audio track contains no samples")

@@ -152,7 +152,10 @@ def parse_probe_output(text: str, path: str, size_bytes: int, input_name: str = 
     """MediaInfo from `ffmpeg -i` stderr; raises when ffmpeg could not read the file."""
     if not _INPUT.search(text):
         reason = useful_error_line(text.splitlines(), input_name) or "ffmpeg could not open it"
-        raise NotDecodableError(path, f"not a readable audio/video file ({reason})")
+        error = NotDecodableError(path, "not a readable audio/video file: it is damaged or not audio or "
+                                        "video; check that it plays in a media player")
+        error.technical = f"ffmpeg: {reason}"  # for the log file: people get the sentence above
+        raise error
 
     duration: float | None = None
     m = _DURATION.search(text)

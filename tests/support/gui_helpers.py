@@ -39,6 +39,8 @@ class DialogRecorder:
 
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self._answers: dict[str, Any] = {"open_path": True, "copy_text": None}
+        # confirm_download asks through confirm (recorded there), as the real one does.
+        monkeypatch.setattr(dialogs, "confirm_download", dialogs.confirm_download)
         self.unexpected: list[str] = []
         for name in ("open_path", "copy_text", "show_error", "confirm", "confirm_quit",
                      "pick_files", "pick_folder", "pick_model_file", "edit_settings", "show_lock_error",

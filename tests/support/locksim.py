@@ -42,7 +42,12 @@ MESSAGES = {
     32: "The process cannot access the file because it is being used by another process",
     33: "The process cannot access the file because another process has locked a portion of the file",
     145: "The directory is not empty",
+    39: "The disk is full",
+    112: "There is not enough space on the disk",
+    1314: "A required privilege is not held by the client",
 }
+# errno as CPython's winerror_to_errno maps these (PC/errmap.h); others become EINVAL.
+_ERRNO = {39: errno.ENOSPC, 112: errno.ENOSPC, 145: errno.ENOTEMPTY}
 Match = Union[str, PurePath, Callable[[str], bool]]
 
 
@@ -72,8 +77,7 @@ def windows_error(winerror: int, path: str | None, path2: str | None = None) -> 
     if winerror in (5, 32, 33):
         exc: OSError = SimulatedWindowsPermissionError(errno.EACCES, message, path, None, path2)
     else:
-        code = errno.ENOTEMPTY if winerror == 145 else errno.EINVAL
-        exc = SimulatedWindowsOSError(code, message, path, None, path2)
+        exc = SimulatedWindowsOSError(_ERRNO.get(winerror, errno.EINVAL), message, path, None, path2)
     exc.winerror = winerror  # type: ignore[attr-defined]  # a real attribute only on Windows
     return exc
 
