@@ -13,6 +13,7 @@ word is matched to the spoken word it overlaps most and scored after the best on
 mapping of labels to speakers (words inside overlapped speech are left out: either
 speaker is defensible there).
 """
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,10 @@ MIN_HEARD = 0.9  # share of spoken words the recogniser gives back (else the sco
 
 
 def report(name: str, a: conversations.Attribution) -> None:
-    print(f"\n[{name}] accuracy={a.accuracy:.4f} scored={a.scored} speakers={a.speakers_found}/{a.speakers_true} "
-          f"wrong={a.wrong[:8]}")
+    print(
+        f"\n[{name}] accuracy={a.accuracy:.4f} scored={a.scored} speakers={a.speakers_found}/{a.speakers_true} "
+        f"wrong={a.wrong[:8]}"
+    )
 
 
 def transcribe(tmp: Path, conv: conversations.Conversation, *extra: str) -> tuple[dict, Path]:
@@ -49,9 +52,26 @@ def transcribe(tmp: Path, conv: conversations.Conversation, *extra: str) -> tupl
     err = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NEMO_DESK_HOME", str(tmp / "home"))
-        code = cli.run(["transcribe", str(wav), "--model-path", str(truth.MODEL), "--device", "cpu",
-                        "--diarizer-path", str(ENCODER), "--format", "json,srt", "--output-dir", str(out), *extra],
-                       lambda **kw: build_services(**kw), out=io.StringIO(), err=err)
+        code = cli.run(
+            [
+                "transcribe",
+                str(wav),
+                "--model-path",
+                str(truth.MODEL),
+                "--device",
+                "cpu",
+                "--diarizer-path",
+                str(ENCODER),
+                "--format",
+                "json,srt",
+                "--output-dir",
+                str(out),
+                *extra,
+            ],
+            lambda **kw: build_services(**kw),
+            out=io.StringIO(),
+            err=err,
+        )
     assert code == 0, err.getvalue()
     return json.loads((out / "talk.json").read_text(encoding="utf-8")), out
 

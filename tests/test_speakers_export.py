@@ -1,6 +1,7 @@
 """Speakers in the subtitle exports: SRT marks the first cue of every turn ("Speaker 1: ",
 "- " or nothing, as chosen), never a cue that goes on with the same speaker; VTT gives
 voice spans; the choice reaches the files through `--speaker-label`."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,10 +16,25 @@ A, B = "Speaker 1", "Speaker 2"
 
 def dialogue() -> Transcript:
     """A speaks, B answers and goes on after a long pause (a second cue, same turn), A again."""
-    words = [("Hello", 0.0, 0.4, A), ("there.", 0.45, 0.8, A), ("Yes,", 1.5, 1.8, B), ("hi.", 1.85, 2.1, B),
-             ("Later", 5.0, 5.4, B), ("on.", 5.45, 5.8, B), ("Okay.", 6.5, 6.9, A)]
-    segs = [Segment(" ".join(w[0] for w in words[i:j]), words[i][1], words[j - 1][2],
-                    tuple(Word(*w) for w in words[i:j]), words[i][3]) for i, j in ((0, 2), (2, 6), (6, 7))]
+    words = [
+        ("Hello", 0.0, 0.4, A),
+        ("there.", 0.45, 0.8, A),
+        ("Yes,", 1.5, 1.8, B),
+        ("hi.", 1.85, 2.1, B),
+        ("Later", 5.0, 5.4, B),
+        ("on.", 5.45, 5.8, B),
+        ("Okay.", 6.5, 6.9, A),
+    ]
+    segs = [
+        Segment(
+            " ".join(w[0] for w in words[i:j]),
+            words[i][1],
+            words[j - 1][2],
+            tuple(Word(*w) for w in words[i:j]),
+            words[i][3],
+        )
+        for i, j in ((0, 2), (2, 6), (6, 7))
+    ]
     return Transcript(segs, duration=8.0, speaker_table={"S1": A, "S2": B})
 
 
@@ -28,11 +44,14 @@ def test_every_cue_holds_one_speaker():
     assert [c.text for c in cues] == ["Hello there.", "Yes, hi.", "Later on.", "Okay."]
 
 
-@pytest.mark.parametrize("label, marks", [
-    (SpeakerLabel.NAME, ["Speaker 1: Hello there.", "Speaker 2: Yes, hi.", "Later on.", "Speaker 1: Okay."]),
-    (SpeakerLabel.DASH, ["- Hello there.", "- Yes, hi.", "Later on.", "- Okay."]),
-    (SpeakerLabel.NONE, ["Hello there.", "Yes, hi.", "Later on.", "Okay."]),
-])
+@pytest.mark.parametrize(
+    "label, marks",
+    [
+        (SpeakerLabel.NAME, ["Speaker 1: Hello there.", "Speaker 2: Yes, hi.", "Later on.", "Speaker 1: Okay."]),
+        (SpeakerLabel.DASH, ["- Hello there.", "- Yes, hi.", "Later on.", "- Okay."]),
+        (SpeakerLabel.NONE, ["Hello there.", "Yes, hi.", "Later on.", "Okay."]),
+    ],
+)
 def test_srt_marks_each_change_of_speaker_as_chosen(label, marks):
     cues = parse_srt(render("srt", dialogue(), CueRules(speaker_label=label)))
     assert [c.text for c in cues] == marks
@@ -46,8 +65,9 @@ def test_the_default_is_the_name_and_a_string_is_accepted():
 
 
 def test_no_speakers_no_marks():
-    plain = Transcript([Segment("Hello there.", 0.0, 0.8, (Word("Hello", 0.0, 0.4), Word("there.", 0.45, 0.8)))],
-                       duration=1.0)
+    plain = Transcript(
+        [Segment("Hello there.", 0.0, 0.8, (Word("Hello", 0.0, 0.4), Word("there.", 0.45, 0.8)))], duration=1.0
+    )
     for label in SpeakerLabel:
         assert [c.text for c in parse_srt(render("srt", plain, CueRules(speaker_label=label)))] == ["Hello there."]
         assert "<v" not in render("vtt", plain, CueRules(speaker_label=label))
@@ -56,8 +76,12 @@ def test_no_speakers_no_marks():
 def test_vtt_voice_spans_on_every_cue_unless_none():
     text = render("vtt", dialogue())
     payloads = [block.split("\n")[1] for block in text.split("\n\n")[1:]]  # the voice span is markup
-    assert payloads == ["<v Speaker 1>Hello there.", "<v Speaker 2>Yes, hi.",
-                                                 "<v Speaker 2>Later on.", "<v Speaker 1>Okay."]
+    assert payloads == [
+        "<v Speaker 1>Hello there.",
+        "<v Speaker 2>Yes, hi.",
+        "<v Speaker 2>Later on.",
+        "<v Speaker 1>Okay.",
+    ]
     bare = render("vtt", dialogue(), CueRules(speaker_label=SpeakerLabel.NONE))
     assert [c.text for c in parse_vtt(bare)] == ["Hello there.", "Yes, hi.", "Later on.", "Okay."]
 
@@ -74,8 +98,9 @@ def test_the_cli_choices_are_the_labels():
     assert SPEAKER_LABELS == tuple(SpeakerLabel)
 
 
-@pytest.mark.parametrize("label, first", [(None, "Speaker 1: Hello there."), ("dash", "- Hello there."),
-                                          ("none", "Hello there.")])
+@pytest.mark.parametrize(
+    "label, first", [(None, "Speaker 1: Hello there."), ("dash", "- Hello there."), ("none", "Hello there.")]
+)
 def test_export_command_takes_the_label(label, first, app_home, tmp_path):
     import io
 

@@ -10,6 +10,7 @@ The speakers of one conversation are different people in the way espeak-ng allow
 has their own voice variant (its formants and pitch range), and their own speed and pitch.
 Seeded: a seed always gives the same conversation, sample for sample.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,14 +49,25 @@ def distinct_speakers(rng: np.random.Generator, n: int, voices: list[str]) -> li
     if n > len(synth.VARIANTS):
         raise ValueError(f"at most {len(synth.VARIANTS)} distinct speakers")
     variants = rng.choice(len(synth.VARIANTS), size=n, replace=False)
-    return [synth.Speaker(str(rng.choice(voices)), synth.VARIANTS[int(v)],
-                          int(rng.integers(synth.SPEEDS[0], synth.SPEEDS[1] + 1)),
-                          int(rng.integers(synth.PITCHES[0], synth.PITCHES[1] + 1))) for v in variants]
+    return [
+        synth.Speaker(
+            str(rng.choice(voices)),
+            synth.VARIANTS[int(v)],
+            int(rng.integers(synth.SPEEDS[0], synth.SPEEDS[1] + 1)),
+            int(rng.integers(synth.PITCHES[0], synth.PITCHES[1] + 1)),
+        )
+        for v in variants
+    ]
 
 
-def conversation(seed: int, seconds: float, n_speakers: int, voices: list[str] = synth.UNSEEN_VOICES + synth.TRAIN_VOICES,
-                 banks: list[dict[str, np.ndarray]] | None = None,
-                 speakers: list[synth.Speaker] | None = None) -> Conversation:
+def conversation(
+    seed: int,
+    seconds: float,
+    n_speakers: int,
+    voices: list[str] = synth.UNSEEN_VOICES + synth.TRAIN_VOICES,
+    banks: list[dict[str, np.ndarray]] | None = None,
+    speakers: list[synth.Speaker] | None = None,
+) -> Conversation:
     """About `seconds` of conversation among `n_speakers` new speakers. Every speaker has
     spoken within the first `n_speakers` turns. `speakers`/`banks` reuse voices already
     synthesised (a longer conversation among the same people)."""
@@ -96,8 +108,10 @@ def conversation(seed: int, seconds: float, n_speakers: int, voices: list[str] =
         off = start / sr
         raw += [(w.word, w.start + off, w.end + off, k) for w in utt.words]
         spans.append((k, raw[-len(utt.words)][1], raw[-1][2]))
-    words = [SpokenWord(w, s, e, k, any(k2 != k and s < e2 and s2 < e for w2, s2, e2, k2 in _near(raw, s, e)))
-             for w, s, e, k in raw]
+    words = [
+        SpokenWord(w, s, e, k, any(k2 != k and s < e2 and s2 < e for w2, s2, e2, k2 in _near(raw, s, e)))
+        for w, s, e, k in raw
+    ]
     return Conversation(np.clip(audio, -1.0, 1.0), words, list(speakers), spans)
 
 
@@ -144,8 +158,12 @@ def score(conv: Conversation, words: list[tuple[float, float, str | None]]) -> A
             counts[conv.words[j].speaker, index[lab]] += 1
     rows, cols = linear_sum_assignment(-counts)
     mapping = {labels[c]: r for r, c in zip(rows, cols) if c < len(labels)}
-    wrong = [(round(conv.words[j].start, 2), str(conv.words[j].speaker), lab)
-             for j, lab in pairs if mapping.get(lab) != conv.words[j].speaker]
+    wrong = [
+        (round(conv.words[j].start, 2), str(conv.words[j].speaker), lab)
+        for j, lab in pairs
+        if mapping.get(lab) != conv.words[j].speaker
+    ]
     right = len(pairs) - len(wrong)
-    return Attribution(right / len(pairs) if pairs else 0.0, len(pairs), matched, len(words), len(labels), n_true,
-                       wrong)
+    return Attribution(
+        right / len(pairs) if pairs else 0.0, len(pairs), matched, len(words), len(labels), n_true, wrong
+    )

@@ -16,6 +16,7 @@ card records how many steps were done. Held-out figures (equal-error rate and cl
 speakers never heard, and word attribution on conversations) come from
 tools/train_tiny/speakers_eval.py, run at the end into the same card. CI never runs this.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,27 +49,56 @@ def encoder_config(channels: int = 128, last: int = 384, emb: int = 128, num_cla
     strongest cue, and still cancels the recording's gain."""
 
     def block(filters: int, kernel: int, rep: int, residual: bool) -> dict:
-        return {"filters": filters, "repeat": rep, "kernel": [kernel], "stride": [1], "dilation": [1],
-                "dropout": 0.0, "residual": residual, "separable": True, "se": True, "se_context_size": -1}
+        return {
+            "filters": filters,
+            "repeat": rep,
+            "kernel": [kernel],
+            "stride": [1],
+            "dilation": [1],
+            "dropout": 0.0,
+            "residual": residual,
+            "separable": True,
+            "se": True,
+            "se_context_size": -1,
+        }
 
     return {
         "target": "nemo.collections.asr.models.label_models.EncDecSpeakerLabelModel",
         "sample_rate": 16000,
         "preprocessor": {
             "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-            "normalize": "all_features", "window_size": 0.025, "sample_rate": 16000, "window_stride": 0.01,
-            "window": "hann", "features": 80, "n_fft": 512, "frame_splicing": 1, "dither": 0.00001,
+            "normalize": "all_features",
+            "window_size": 0.025,
+            "sample_rate": 16000,
+            "window_stride": 0.01,
+            "window": "hann",
+            "features": 80,
+            "n_fft": 512,
+            "frame_splicing": 1,
+            "dither": 0.00001,
         },
         "encoder": {
-            "_target_": "nemo.collections.asr.modules.ConvASREncoder", "feat_in": 80, "activation": "relu",
+            "_target_": "nemo.collections.asr.modules.ConvASREncoder",
+            "feat_in": 80,
+            "activation": "relu",
             "conv_mask": True,
-            "jasper": [block(channels, 3, 1, False), block(channels, 7, 2, True), block(channels, 11, 2, True),
-                       block(channels, 15, 2, True), block(last, 1, 1, False)],
+            "jasper": [
+                block(channels, 3, 1, False),
+                block(channels, 7, 2, True),
+                block(channels, 11, 2, True),
+                block(channels, 15, 2, True),
+                block(last, 1, 1, False),
+            ],
         },
-        "decoder": {"_target_": "nemo.collections.asr.modules.SpeakerDecoder", "feat_in": last,
-                    "num_classes": num_classes, "pool_mode": "attention", "emb_sizes": emb, "angular": True},
-        "loss": {"_target_": "nemo.collections.asr.losses.angularloss.AngularSoftmaxLoss", "scale": 30,
-                 "margin": 0.2},
+        "decoder": {
+            "_target_": "nemo.collections.asr.modules.SpeakerDecoder",
+            "feat_in": last,
+            "num_classes": num_classes,
+            "pool_mode": "attention",
+            "emb_sizes": emb,
+            "angular": True,
+        },
+        "loss": {"_target_": "nemo.collections.asr.losses.angularloss.AngularSoftmaxLoss", "scale": 30, "margin": 0.2},
     }
 
 
@@ -90,8 +120,9 @@ class Batches:
 
     def one(self, k: int, crop: int) -> np.ndarray:
         rng = self.rng
-        u = synth.compose(synth.random_words(rng, int(rng.integers(3, 7))), self.banks[k], rng,
-                          lead_s=(0.0, 0.2), tail_s=(0.0, 0.2))
+        u = synth.compose(
+            synth.random_words(rng, int(rng.integers(3, 7))), self.banks[k], rng, lead_s=(0.0, 0.2), tail_s=(0.0, 0.2)
+        )
         audio = u.audio
         if len(audio) < crop:
             audio = np.concatenate([audio, np.zeros(crop - len(audio), np.float32)])
@@ -120,8 +151,16 @@ def aam_loss(cosines, labels, scale: float, margin: float):
     return torch.nn.functional.cross_entropy(logits, labels)
 
 
-def train(model, batches: Batches, max_steps: int, minutes: float, peak_lr: float, margin: float,
-          scale: float, ramp: float = 0.3) -> dict:
+def train(
+    model,
+    batches: Batches,
+    max_steps: int,
+    minutes: float,
+    peak_lr: float,
+    margin: float,
+    scale: float,
+    ramp: float = 0.3,
+) -> dict:
     import torch
 
     model.train()
@@ -152,15 +191,28 @@ def train(model, batches: Batches, max_steps: int, minutes: float, peak_lr: floa
         seen += len(y)
         if step % 50 == 0:
             el = time.time() - t0
-            history.append({"step": step, "loss": round(float(np.mean(losses)), 4),
-                            "train_accuracy": round(hits / seen, 4), "margin": round(m, 3),
-                            "minutes": round(el / 60, 2)})
-            log(f"step {step} loss {np.mean(losses):.3f} acc {hits / seen:.3f} lr {lr:.2e} m {m:.2f} "
-                f"{el / step:.2f} s/step")
+            history.append(
+                {
+                    "step": step,
+                    "loss": round(float(np.mean(losses)), 4),
+                    "train_accuracy": round(hits / seen, 4),
+                    "margin": round(m, 3),
+                    "minutes": round(el / 60, 2),
+                }
+            )
+            log(
+                f"step {step} loss {np.mean(losses):.3f} acc {hits / seen:.3f} lr {lr:.2e} m {m:.2f} "
+                f"{el / step:.2f} s/step"
+            )
             losses, hits, seen = [], 0, 0
     model.eval()
-    return {"steps": step, "max_steps": max_steps, "budget_minutes": minutes,
-            "minutes": round((time.time() - t0) / 60, 2), "history": history}
+    return {
+        "steps": step,
+        "max_steps": max_steps,
+        "budget_minutes": minutes,
+        "minutes": round((time.time() - t0) / 60, 2),
+        "history": history,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,8 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--margin", type=float, default=0.2)
     ap.add_argument("--scale", type=float, default=30.0)
     ap.add_argument("--no-eval", action="store_true")
-    ap.add_argument("--init", type=Path, help="go on training this model (made with the same seed and speakers; "
-                                              "its card's training is kept as an earlier stage)")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        help="go on training this model (made with the same seed and speakers; "
+        "its card's training is kept as an earlier stage)",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -201,33 +257,66 @@ def main(argv: list[str] | None = None) -> int:
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {params} parameters")
     # A later stage draws other examples, at the full margin from the start.
-    training = train(model, Batches(banks, args.seed + 1 + len(earlier), args.batch), args.max_steps, args.minutes,
-                     args.lr, args.margin, args.scale, ramp=0.0 if earlier else 0.3)
+    training = train(
+        model,
+        Batches(banks, args.seed + 1 + len(earlier), args.batch),
+        args.max_steps,
+        args.minutes,
+        args.lr,
+        args.margin,
+        args.scale,
+        ramp=0.0 if earlier else 0.3,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save_to(str(args.out))
     cfg = encoder_config()
     card = {
-        "name": args.out.stem, "file": args.out.name, "size_bytes": args.out.stat().st_size,
-        "what": ("A tiny TitaNet-style speaker encoder (EncDecSpeakerLabelModel) trained here as a speaker "
-                 "classifier on synthetic espeak-ng voices, for the tests of the speaker-embedding path "
-                 "(windows of speech embedded, then clustered). Not a general speaker model."),
+        "name": args.out.stem,
+        "file": args.out.name,
+        "size_bytes": args.out.stat().st_size,
+        "what": (
+            "A tiny TitaNet-style speaker encoder (EncDecSpeakerLabelModel) trained here as a speaker "
+            "classifier on synthetic espeak-ng voices, for the tests of the speaker-embedding path "
+            "(windows of speech embedded, then clustered). Not a general speaker model."
+        ),
         "made_by": "python -m tools.train_tiny.speakers --out <this file>  (the defaults)",
         "seed": args.seed,
-        "model": {"class": "EncDecSpeakerLabelModel", "parameters": params, "features": 80,
-                  "normalize": cfg["preprocessor"]["normalize"], "channels": 128, "pool_channels": 384,
-                  "embedding": 128, "blocks": "k3 x1, k7 x2, k11 x2, k15 x2 (separable, SE, residual), 1x1 384",
-                  "pooling": "attention", "loss": f"additive angular margin {args.margin} (ramped over the "
-                  f"first 30 %), scale {args.scale}", "classes": len(speakers)},
-        "data": {"speakers": len(speakers), "voices": synth.TRAIN_VOICES, "variants": synth.VARIANTS,
-                 "speeds_wpm": list(synth.SPEEDS), "pitches": list(synth.PITCHES),
-                 "how": ("per speaker a clip bank of the 27 vocabulary words (espeak-ng, trimmed, 16 kHz); each "
-                         "training example is 3-6 random words of one speaker joined by seeded silences "
-                         "(as synth.compose), cropped at random to 1.2-2 s, gain 0.2-1.0, half with steady "
-                         "noise 20-50 dB below the speech; new text every example")},
+        "model": {
+            "class": "EncDecSpeakerLabelModel",
+            "parameters": params,
+            "features": 80,
+            "normalize": cfg["preprocessor"]["normalize"],
+            "channels": 128,
+            "pool_channels": 384,
+            "embedding": 128,
+            "blocks": "k3 x1, k7 x2, k11 x2, k15 x2 (separable, SE, residual), 1x1 384",
+            "pooling": "attention",
+            "loss": f"additive angular margin {args.margin} (ramped over the first 30 %), scale {args.scale}",
+            "classes": len(speakers),
+        },
+        "data": {
+            "speakers": len(speakers),
+            "voices": synth.TRAIN_VOICES,
+            "variants": synth.VARIANTS,
+            "speeds_wpm": list(synth.SPEEDS),
+            "pitches": list(synth.PITCHES),
+            "how": (
+                "per speaker a clip bank of the 27 vocabulary words (espeak-ng, trimmed, 16 kHz); each "
+                "training example is 3-6 random words of one speaker joined by seeded silences "
+                "(as synth.compose), cropped at random to 1.2-2 s, gain 0.2-1.0, half with steady "
+                "noise 20-50 dB below the speech; new text every example"
+            ),
+        },
         "earlier_training": earlier,
-        "training": {**training, "batch": args.batch, "peak_lr": args.lr, "synthesis_minutes": round(synth_min, 2),
-                     "threads": 2, "machine": f"{platform.machine()} {os.cpu_count()} cpus",
-                     "torch": torch.__version__},
+        "training": {
+            **training,
+            "batch": args.batch,
+            "peak_lr": args.lr,
+            "synthesis_minutes": round(synth_min, 2),
+            "threads": 2,
+            "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+            "torch": torch.__version__,
+        },
     }
     card_path = args.out.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@
   of 2, 3, 4 and 6 speakers, the count estimated, the words those spoken (so the figure is
   the diarizer's alone; the tests add the recogniser).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,9 @@ def embed(model, clips: list[np.ndarray]) -> np.ndarray:
             batch = np.zeros((len(group), n), dtype=np.float32)
             for j, c in enumerate(group):
                 batch[j, : len(c)] = c
-            _, emb = model.forward(input_signal=torch.from_numpy(batch),
-                                   input_signal_length=torch.tensor([len(c) for c in group]))
+            _, emb = model.forward(
+                input_signal=torch.from_numpy(batch), input_signal_length=torch.tensor([len(c) for c in group])
+            )
             out.append(emb.numpy())
     e = np.vstack(out)
     return e / np.linalg.norm(e, axis=1, keepdims=True)
@@ -85,9 +87,13 @@ def speaker_figures(model, seed: int, voices: list[str], n_speakers: int = 40, p
     enrol = np.array([np.flatnonzero(who_a == k)[0] for k in range(n_speakers)])
     tests = np.setdiff1d(np.arange(len(who)), enrol)
     named = np.argmax(sims[np.ix_(tests, enrol)], axis=1)
-    return {"speakers": n_speakers, "windows_per_speaker": per, "window_s": 1.5,
-            "eer": round(eer(sims[iu], (who_a[:, None] == who_a[None, :])[iu]), 4),
-            "identification_top1": round(float(np.mean(named == who_a[tests])), 4)}
+    return {
+        "speakers": n_speakers,
+        "windows_per_speaker": per,
+        "window_s": 1.5,
+        "eer": round(eer(sims[iu], (who_a[:, None] == who_a[None, :])[iu]), 4),
+        "identification_top1": round(float(np.mean(named == who_a[tests])), 4),
+    }
 
 
 def conversation_figures(loaded, cases: list[tuple[int, int]], seconds: float) -> list[dict]:
@@ -106,10 +112,19 @@ def conversation_figures(loaded, cases: list[tuple[int, int]], seconds: float) -
         a = conversations.score(conv, [(w.start, w.end, w.speaker) for w in result.words])
         given = assign_speakers(t, diarize_array(loaded, conv.audio, count=n))
         g = conversations.score(conv, [(w.start, w.end, w.speaker) for w in given.words])
-        out.append({"speakers": n, "seed": seed, "seconds": round(conv.duration, 1), "turns": len(conv.turns),
-                    "words": len(conv.words), "speakers_found": a.speakers_found,
-                    "word_accuracy": round(a.accuracy, 4), "word_accuracy_count_given": round(g.accuracy, 4),
-                    "diarize_s": round(took, 1)})
+        out.append(
+            {
+                "speakers": n,
+                "seed": seed,
+                "seconds": round(conv.duration, 1),
+                "turns": len(conv.turns),
+                "words": len(conv.words),
+                "speakers_found": a.speakers_found,
+                "word_accuracy": round(a.accuracy, 4),
+                "word_accuracy_count_given": round(g.accuracy, 4),
+                "diarize_s": round(took, 1),
+            }
+        )
         print(json.dumps(out[-1]), flush=True)
     return out
 
@@ -130,11 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         figures = {
             "held_out_trained_accents": speaker_figures(model, 9001, synth.TRAIN_VOICES),
             "held_out_unseen_accents": speaker_figures(model, 9002, synth.UNSEEN_VOICES),
-            "conversations": conversation_figures(loaded, [(2, 101), (3, 102), (4, 103), (6, 104), (5, 301), (3, 302),
-                                                          (2, 303)], args.seconds),
-            "how": ("speakers never heard in training (new accent/variant/speed/pitch draws); windows of 1.5 s; "
-                    "conversations: tools/train_tiny/conversations.py, the app's embedding path with the count "
-                    "estimated (and given), scored on the spoken words outside overlaps after the best label mapping"),
+            "conversations": conversation_figures(
+                loaded, [(2, 101), (3, 102), (4, 103), (6, 104), (5, 301), (3, 302), (2, 303)], args.seconds
+            ),
+            "how": (
+                "speakers never heard in training (new accent/variant/speed/pitch draws); windows of 1.5 s; "
+                "conversations: tools/train_tiny/conversations.py, the app's embedding path with the count "
+                "estimated (and given), scored on the spoken words outside overlaps after the best label mapping"
+            ),
         }
     print(json.dumps(figures, indent=2), flush=True)
     if not args.no_card:
