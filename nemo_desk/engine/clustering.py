@@ -34,8 +34,8 @@ MIN_CLUSTER_S = 1.0
 SWITCH_COST = 0.05
 MAX_SPEAKERS = 8  # the most the count estimate considers when the user gives none
 # Two groups of windows whose centres are more alike than this (cosine) are one speaker.
-# Set on the tiny encoder of the tests (its held-out conversations); TitaNet-Large's voices
-# lie further apart, so the same bound holds there with more room.
+# Set on the tiny encoder of the tests (its held-out conversations); not yet measured with
+# TitaNet-Large's real weights.
 MERGE_COS = 0.7
 # With the count estimated, a split that leaves a group smaller than this (windows, and
 # share of all) is not taken: such a group is no speaker (overlapped speech, a cough).
