@@ -9,7 +9,7 @@ streaming Sortformer and the embedding path (TitaNet-Large's shape, windows clus
 As the other benchmarks, the figures are ratios against a reference measured in the same
 run (the machine is shared; absolute seconds do not compare between runs): diarization
 seconds / transcription seconds on the same file, and each length's peak memory / the
-shortest length's.
+shortest length's, from the medians of `--repeat` interleaved runs.
 
 Each measurement runs in a fresh process (peak RSS is the process's own, ru_maxrss), through
 the app's own path: store import, fast folder load, `diarize_array` / `transcribe_array` on
@@ -49,6 +49,19 @@ def _sortformer_nemo() -> Path:
 
 def _titanet_nemo() -> Path:
     return _full_nemo("EncDecSpeakerLabelModel", "titanet_config", "titanet-full.nemo")
+
+
+def medians(results: list[dict]) -> list[dict]:
+    """One row per (kind, length): the median seconds and peak memory of its repeats."""
+    import statistics
+
+    rows: dict[tuple, list[dict]] = {}
+    for r in results:
+        if "seconds" in r:
+            rows.setdefault((r["kind"], r["audio_min"]), []).append(r)
+    return [{"kind": k, "audio_min": m, "repeats": len(rs),
+             "seconds": statistics.median(r["seconds"] for r in rs),
+             "peak_rss_gb": statistics.median(r["peak_rss_gb"] for r in rs)} for (k, m), rs in rows.items()]
 
 
 def ratios(results: list[dict]) -> list[dict]:
@@ -98,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, nargs="+", default=[5, 60])
     parser.add_argument("--no-asr", action="store_true", help="diarization only")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind and length (medians)")
     parser.add_argument("--no-embedding", action="store_true", help="Sortformer only")
     parser.add_argument("--tiny", action="store_true",
                         help="the trained tiny encoder and digits model of tests/data instead of full sizes")
@@ -122,14 +136,15 @@ def main() -> None:
     results = []
     for minutes in args.minutes:
         wav = str(speech_wav(minutes))
-        for kind, nemo in runs:
-            done = subprocess.run([sys.executable, __file__, "--child", kind, nemo, wav],
-                                  capture_output=True, text=True, cwd=REPO)
-            line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-            result = json.loads(line[-1][7:]) if line else {"kind": kind, "error": done.stderr[-500:]}
-            print(json.dumps(result), flush=True)
-            results.append(result)
-    summary = ratios(results)
+        for _ in range(args.repeat):  # interleaved, so a busy spell on the machine hits every kind
+            for kind, nemo in runs:
+                done = subprocess.run([sys.executable, __file__, "--child", kind, nemo, wav],
+                                      capture_output=True, text=True, cwd=REPO)
+                line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+                result = json.loads(line[-1][7:]) if line else {"kind": kind, "error": done.stderr[-500:]}
+                print(json.dumps(result), flush=True)
+                results.append(result)
+    summary = ratios(medians(results))
     for row in summary:
         print(json.dumps(row), flush=True)
     out = REPO / "benchmarks" / "results" / ("diarize-tiny.json" if args.tiny else "diarize.json")
