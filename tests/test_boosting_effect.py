@@ -2,11 +2,14 @@
 
 Held-out speech (new speakers, new word sequences, tools/train_tiny/synth.py) under a
 steady noise bed 10 dB below the speech: there the model misses "world" about one time
-in two. Boosting "world" at the default strength must fix a good share of those misses
-(not all: some are heard as a quite different word), keep the other words as good as
-before, give the boosted words ordinary word times, and not write "world" into speech
-that never says it. The strengths in engine/vocabulary.py come from this measurement
-and a larger one (README "Vocabulary").
+in two. Issue #20 asks that boosting "world" at the default strength fix most of those
+misses, keep the other words as good as before, give the boosted words ordinary word
+times, and not write "world" into speech that never says it. All but "most" hold; "most"
+is a strict xfail, so it fails the day it starts to hold. The strengths in
+engine/vocabulary.py come from benchmarks/boosting_tune.py on other seeds (this test's
+31/32 stay held out); measured here: normal fixes 3 of 8 (other errors 17 -> 17, none
+written where not said), strong 5 of 8 (other errors 17 -> 15, written twice where not
+said).
 """
 from __future__ import annotations
 
@@ -66,35 +69,61 @@ def _score(rec, hyp):
     return misses, other - inserted, inserted
 
 
-def test_boosting_fixes_most_misses_without_errors_elsewhere_or_false_insertions(digits):
+def _missed(rec, hyp) -> set[int]:
+    """Positions (in the true words) of the spoken WORDs the transcript does not have."""
+    ref = [w.word for w in rec.words]
+    said = [w for w, _, _ in hyp]
+    return {i for i, j in truth.align(ref, said) if i is not None and ref[i] == WORD and (j is None or said[j] != WORD)}
+
+
+@pytest.fixture(scope="module")
+def measured(digits):
     spoken = _recording(31, 16, with_word=True)
     absent = _recording(32, 16, with_word=False)
-    base, boosted = _run(digits, spoken), _run(digits, spoken, boost=(WORD,))
-    base_absent, boosted_absent = _run(digits, absent), _run(digits, absent, boost=(WORD,))
-    m0, o0, i0 = _score(spoken, base)
-    m1, o1, i1 = _score(spoken, boosted)
-    ins0 = [w for w, _, _ in base_absent].count(WORD)
-    ins1 = [w for w, _, _ in boosted_absent].count(WORD)
-    print(f"\n[boosting] said {WORD} {sum(w.word == WORD for w in spoken.words)}x: misses {m0} -> {m1}, "
-          f"other errors {o0} -> {o1}, inserted where not said {i0} -> {i1}; "
+    runs = {"spoken": spoken, "base": _run(digits, spoken), "boosted": _run(digits, spoken, boost=(WORD,)),
+            "base_absent": _run(digits, absent), "boosted_absent": _run(digits, absent, boost=(WORD,))}
+    m0, o0, i0 = _score(spoken, runs["base"])
+    m1, o1, i1 = _score(spoken, runs["boosted"])
+    ins0 = [w for w, _, _ in runs["base_absent"]].count(WORD)
+    ins1 = [w for w, _, _ in runs["boosted_absent"]].count(WORD)
+    fixed = len(_missed(spoken, runs["base"]) - _missed(spoken, runs["boosted"]))
+    print(f"\n[boosting] said {WORD} {sum(w.word == WORD for w in spoken.words)}x: misses {m0} -> {m1} "
+          f"({fixed} fixed), other errors {o0} -> {o1}, inserted where not said {i0} -> {i1}; "
           f"audio without it: {ins0} -> {ins1}")
     assert m0 >= 4, "the noise bed no longer makes the model miss the word: the test proves nothing"
-    # Measured (normal strength): misses 8 -> 5, other errors 17 -> 19, inserted 0 -> 0 and
-    # 0 -> 0. The 5 left are heard as other words ("three", "this", "the", "is", a gap);
-    # no strength up to 0.8 recovers them (each gives 5), stronger ones only add
-    # insertions. On 120 utterances "normal" fixed 6 of 12 misses, "strong" 9 of 12.
-    assert m0 - m1 >= max(2, m0 // 3), "boosting fixed fewer than a third of the misses"
-    assert o1 <= o0 + 2  # the other words are as good as before, give or take a shifted alignment
-    assert i1 <= i0 + 1 and ins1 <= ins0 + 1  # the word is not written where it was not said
+    runs.update(m0=m0, m1=m1, o0=o0, o1=o1, i0=i0, i1=i1, ins0=ins0, ins1=ins1, fixed=fixed)
+    return runs
 
-    # The boosted words carry ordinary word times: as close to the truth as the other words.
+
+FIXES_MOST = ("issue #20 asks that boosting fix most misses; the default strength fixes 3 of 8 here and 15 of "
+              "46 in the tuning set: every setting that fixes more also writes the word where it was not "
+              "said (engine/vocabulary.py STRENGTHS)")
+
+
+@pytest.mark.xfail(strict=True, reason=FIXES_MOST)
+def test_boosting_fixes_most_misses(measured):
+    assert measured["fixed"] > measured["m0"] / 2
+
+
+def test_boosting_fixes_misses_without_errors_elsewhere_or_false_insertions(measured):
+    m0, fixed = measured["m0"], measured["fixed"]
+    assert fixed >= max(2, m0 // 3), "boosting fixed fewer than a third of the misses"
+    assert measured["o1"] <= measured["o0"]  # the other words are as good as before
+    # The word is not written where it was not said: neither between the words of the
+    # recording that says it nor anywhere in the one that never does.
+    assert measured["i1"] <= measured["i0"] and measured["ins1"] <= measured["ins0"]
+
+
+def test_boosted_words_carry_ordinary_word_times(measured):
+    """As close to the truth as the other words."""
+    spoken, base, boosted = measured["spoken"], measured["base"], measured["boosted"]
     truth_words = truth.truth_words(spoken)
     errs = truth.time_errors(truth_words, boosted)
     plain = truth.time_errors(truth_words, base)
     bound = max(0.25, float(np.percentile(np.abs(plain.start + plain.end), 95)))
     matched = [(w, s, e) for (w, *_), s, e in zip(_matched(truth_words, boosted), errs.start, errs.end)]
     boosted_times = [(s, e) for w, s, e in matched if w == WORD]
-    assert len(boosted_times) >= m0 - m1
+    assert len(boosted_times) >= measured["m0"] - measured["m1"]
     assert all(abs(s) <= bound and abs(e) <= bound for s, e in boosted_times), (bound, boosted_times)
 
 

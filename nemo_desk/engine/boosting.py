@@ -17,6 +17,11 @@ NeMo PR #15800), and on a cased model "acme" boosts nothing when the model write
 capitalised, title case), those the tokenizer spells differently, so the decoder can
 take whichever casing its language model prefers.
 
+On a transducer decoding greedily (Parakeet TDT) the boost is strong and checked: the
+greedy search is wrapped so that a boosted phrase stays only where the model's own scores
+for its pieces nearly agree, and the plain search's words stand everywhere else
+(engine/boost_check.py; the strengths and their measurement are in engine/vocabulary.py).
+
 A phrase the tokenizer cannot spell (a letter it has no piece for) is left out and
 reported once per job. If NeMo cannot boost this model (a decoding strategy without
 fusion support, an older NeMo), the job says so in one line and runs without boosting.
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from nemo_desk.core.events import LogEvent, ObserverFn
+from nemo_desk.engine.boost_check import CheckedSearch, word_starts
 from nemo_desk.engine.device import is_out_of_memory
 from nemo_desk.engine.loader import LoadedModel, set_cuda_graphs
 from nemo_desk.engine.options import TranscribeOptions
@@ -47,6 +53,8 @@ class _Setup:
     spellings: tuple[str, ...]
     alpha: float
     context_score: float
+    depth_scaling: float
+    max_deficit: float | None  # engine/boost_check.py; None: keep whatever the boost writes
     lang: str
 
 
@@ -106,6 +114,13 @@ def _tree(setup: _Setup, depth_scaling: float) -> dict:
             "source_lang": setup.lang, "use_triton": bool(TRITON_AVAILABLE)}
 
 
+def _greedy_transducer(loaded: LoadedModel) -> bool:
+    """Whether the decoder is a greedy transducer search, the one boost_check can wrap."""
+    decoding = getattr(getattr(loaded.model, "cfg", None), "decoding", None)
+    strategy = str(decoding.get("strategy", "greedy_batch")) if decoding is not None else "greedy_batch"
+    return loaded.family == "tdt" and strategy.startswith("greedy")
+
+
 def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
     """Rebuild the decoder with `setup` (None: as loaded). The greedy TDT decoder takes
     the tree in its `greedy` section (depth scaling 2.0, NeMo's value for transducers);
@@ -117,7 +132,7 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
     cfg = copy.deepcopy(model.cfg.decoding)
     # Transducers read the tree from the section of their strategy (greedy_batch: greedy;
     # malsd_batch/beam: beam); Canary only from beam.
-    greedy = loaded.family == "tdt" and str(cfg.get("strategy", "greedy_batch")).startswith("greedy")
+    greedy = _greedy_transducer(loaded)
     section = "greedy" if greedy else "beam"
     with open_dict(cfg):
         if section not in cfg or cfg[section] is None:
@@ -134,19 +149,50 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
                 if original["beam_size"] is not None:
                     cfg.beam.beam_size = original["beam_size"]
         else:
-            cfg[section].boosting_tree = OmegaConf.create(_tree(setup, 2.0 if loaded.family == "tdt" else 1.0))
+            depth = setup.depth_scaling if loaded.family == "tdt" else 1.0
+            cfg[section].boosting_tree = OmegaConf.create(_tree(setup, depth))
             cfg[section].boosting_tree_alpha = setup.alpha
             if loaded.family != "tdt" and cfg.get("strategy") != "beam":
                 cfg.strategy = "beam"
                 cfg.beam.beam_size = 1
     if loaded.family == "tdt":
+        plain = None
+        if greedy and setup is not None and setup.max_deficit is not None:
+            # The un-boosted search of the same decoder, for boost_check to fall back on.
+            model.change_decoding_strategy(_unboosted(cfg, section, original), verbose=False)
+            plain = model.decoding.decoding
         model.change_decoding_strategy(cfg, verbose=False)
+        if plain is not None and setup is not None:
+            _check(loaded, setup, plain)
     else:
         model.change_decoding_strategy(cfg)
         if setup is not None:
             _fit_aed_vocabulary(model, _tree(setup, 1.0))
     if not loaded.cuda_graphs:  # a new decoder starts with NeMo's default (graphs on)
         set_cuda_graphs(loaded, False)
+
+
+def _unboosted(cfg: Any, section: str, original: dict) -> Any:
+    from omegaconf import open_dict
+
+    plain = copy.deepcopy(cfg)
+    with open_dict(plain):
+        plain[section].boosting_tree = original["tree"]
+        plain[section].boosting_tree_alpha = original["alpha"]
+    return plain
+
+
+def _check(loaded: LoadedModel, setup: _Setup, plain: Any) -> None:
+    """Wrap the boosted greedy search so a phrase the model does not nearly hear itself
+    is taken back out (engine/boost_check.py)."""
+    model = loaded.model
+    tokenizer = model.tokenizer
+    lang = _lang_of(tokenizer, setup.lang)
+    blank = int(getattr(model.decoder, "blank_idx", tokenizer.vocab_size))
+    phrases = [tuple(_ids(tokenizer, s, lang)) for s in setup.spellings]
+    assert setup.max_deficit is not None
+    model.decoding.decoding = CheckedSearch(model.decoding.decoding, plain, phrases,
+                                            word_starts(tokenizer, blank), blank, setup.max_deficit)
 
 
 def _fit_aed_vocabulary(model: Any, tree: dict) -> None:
@@ -218,9 +264,10 @@ class JobBoosting:
                                               f"this model cannot write and are not boosted: {shown}"))
         if not spellings:
             return
-        alpha, score = strength_values(self.options.boost_strength)
+        alpha, score, depth, check = strength_values(self.options.boost_strength,
+                                                     checked=_greedy_transducer(self.loaded))
         lang = _lang_of(tokenizer, self.options.language) or "en"
-        self._setup = _Setup(tuple(spellings), alpha, score, lang)
+        self._setup = _Setup(tuple(spellings), alpha, score, depth, check, lang)
         self.observer(LogEvent("info", f"Vocabulary: boosting {len(phrases) - len(bad)} phrases "
                                        f"({self.options.boost_strength})"))
 

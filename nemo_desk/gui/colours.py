@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
 
+from nemo_desk.core.states import JobState
+
 AA = 4.5  # WCAG 2 AA for normal text
 # The hue of each meaning (what the colour says), not its final lightness.
 HUES = {
-    "done": "#2e7d32",
-    "failed": "#c62828",
-    "cancelled": "#8d6e63",  # queue rows
+    JobState.DONE: "#2e7d32",
+    JobState.FAILED: "#c62828",
+    JobState.CANCELLED: "#8d6e63",  # queue rows
     "retry": "#b26a00",
     "warning": "#e65100",
     "error": "#c62828",  # log lines

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 from nemo_desk.core.document import TranscriptDocument
 from nemo_desk.core.errors import NemoDeskError
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.states import JobState
 from nemo_desk.gui import dialogs
 
 
@@ -78,7 +79,7 @@ def json_for_row(row, transcript, context) -> Path | None:
 def open_for_job(window, job_id: str | None):
     """The main window's "Open transcript" (double-click or context menu) on a done row."""
     row = window.queue.row(job_id) if job_id else None
-    if row is None or row.state != "done" or window.services is None:
+    if row is None or row.state != JobState.DONE or window.services is None:
         return None
     context = context_for(window.services, window.settings, window.log)
     return open_row(window, row, window.transcripts.get(job_id), context)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QPushButton, QSplitter, QWidget
 
+from nemo_desk.core.states import JobState
 from nemo_desk.engine.jobs import Job
 from nemo_desk.gui import dialogs, editor_launch, window_layout
 from nemo_desk.gui.drop_area import DropArea
@@ -120,8 +121,8 @@ class MainWindow(QMainWindow):
         w.start()  # idle until the first job: blocks on its queue, imports nothing
 
     # -- the queue (QueueController does the work; these are the window's verbs) ----------
-    def add_paths(self, paths: list[str]) -> int:
-        return self.controller.add_paths(paths)
+    def add_paths(self, paths: list[str], output_dir: Path | None = None) -> int:
+        return self.controller.add_paths(paths, output_dir)
 
     def _make_job(self, source: Path, job_id: str | None = None) -> Job:
         return self.controller.make_job(source, job_id)
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
             return
         rows = self.queue.rows
         selected = [self.queue.row(i) for i in self.view.selected_ids()]
-        self.start_button.setEnabled(any(r.state == "queued" and not r.submitted for r in rows))
+        self.start_button.setEnabled(any(r.state == JobState.QUEUED and not r.submitted for r in rows))
         self.cancel_button.setEnabled(self.worker.current_job is not None or any(r.submitted for r in rows))
         self.remove_button.setEnabled(bool(selected))
         self.rerun_button.setEnabled(any(r is not None and r.state in RERUNNABLE for r in selected))

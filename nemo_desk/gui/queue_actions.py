@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from nemo_desk.core.states import JobState
 from nemo_desk.gui import dialogs, editor_launch
 from nemo_desk.gui.queue_table import FINISHED, RERUNNABLE
 
@@ -73,9 +74,9 @@ class QueueActions(QObject):
         row = self.w.queue.row(job_id) if job_id else None
         if row is None:
             return
-        if row.state == "done":
+        if row.state == JobState.DONE:
             editor_launch.open_for_job(self.w, job_id)
-        elif row.state == "failed":
+        elif row.state == JobState.FAILED:
             dialogs.show_error(
                 self.w,
                 f"{row.job.source.name} failed",
@@ -91,8 +92,8 @@ class QueueActions(QObject):
             return
         menu = QMenu(w)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: do not pile up
-        menu.addAction("Open transcript", lambda: editor_launch.open_for_job(w, job_id)).setEnabled(row.state == "done")
-        if row.state == "failed":
+        menu.addAction("Open transcript", lambda: editor_launch.open_for_job(w, job_id)).setEnabled(row.state == JobState.DONE)
+        if row.state == JobState.FAILED:
             menu.addAction("Show the error…", lambda: self.activate(job_id))
         menu.addAction("Open output file", lambda: w.open_output(job_id)).setEnabled(bool(row.outputs))
         menu.addAction("Open output folder", lambda: w.open_output(job_id, folder=True))

@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from nemo_desk.core.errors import ModelError
+from nemo_desk.core.states import JobState, Stage
 from nemo_desk.engine.catalog import get_spec
 from nemo_desk.engine.jobs import Job, JobResult
 from nemo_desk.engine.modelref import ModelRef
@@ -25,7 +26,7 @@ from nemo_desk.gui import colours
 COLUMNS = ("File", "Status", "ETA", "Duration", "Model", "Output")
 FILE, STATUS, ETA, DURATION, MODEL, OUTPUT = range(len(COLUMNS))
 BAR_ROLE = Qt.ItemDataRole.UserRole  # the row's bar (0..1), or None where no bar is drawn
-FINISHED = frozenset({"done", "failed", "cancelled"})
+FINISHED = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
 RERUNNABLE = frozenset({"failed", "cancelled"})
 # How much of the bar each stage fills: decoding is quick, transcribing is the work.
 _BAR = {"decoding": (0.0, 0.05), "transcribing": (0.05, 0.97), "writing": (0.97, 1.0)}
@@ -47,6 +48,7 @@ class JobRow:
     resume_s: float = 0.0  # restored: seconds of audio already transcribed last time
     tracks: tuple[str, ...] = ()  # the file's audio tracks, once probed (several: a choice)
     audio_track: int | None = None  # the user's choice for this row (None: the first)
+    output_dir: Path | None = None  # its own output folder (a watched folder's rule); None: the panel's
 
     @property
     def key(self) -> str:
@@ -59,13 +61,13 @@ class JobRow:
     @property
     def resume_fraction(self) -> float | None:
         """Where a restored row resumes (0..1), when known."""
-        if self.state != "queued" or self.resume_s <= 0 or not self.duration:
+        if self.state != JobState.QUEUED or self.resume_s <= 0 or not self.duration:
             return None
         return min(1.0, self.resume_s / self.duration)
 
     @property
     def bar(self) -> float:
-        if self.state == "done":
+        if self.state == JobState.DONE:
             return 1.0
         if (resume := self.resume_fraction) is not None:
             return _BAR["transcribing"][0] + (_BAR["transcribing"][1] - _BAR["transcribing"][0]) * resume
@@ -75,15 +77,15 @@ class JobRow:
     @property
     def shows_bar(self) -> bool:
         """A bar only where there is progress to show: running rows and interrupted ones."""
-        return self.state not in FINISHED and (self.state != "queued" or self.resume_fraction is not None)
+        return self.state not in FINISHED and (self.state != JobState.QUEUED or self.resume_fraction is not None)
 
     def status_text(self) -> str:
-        if self.state == "queued" and self.resume_s > 0:
+        if self.state == JobState.QUEUED and self.resume_s > 0:
             resume = self.resume_fraction
             return f"interrupted - resumes at {int(resume * 100)} %" if resume is not None else "interrupted"
-        if self.state == "transcribing":
+        if self.state == Stage.TRANSCRIBING:
             return f"transcribing {int(self.fraction * 100)} %"
-        if self.state == "failed" and self.message:
+        if self.state == JobState.FAILED and self.message:
             return f"failed: {self.message}"
         if self.state == "loading model":
             return "loading model…"
@@ -167,7 +169,7 @@ class QueueModel(QAbstractTableModel):
         if col == STATUS:
             return row.status_text()
         if col == ETA:
-            return format_seconds(row.eta) if row.state == "transcribing" else ""
+            return format_seconds(row.eta) if row.state == Stage.TRANSCRIBING else ""
         if col == OUTPUT:
             return ", ".join(p.name for p in row.outputs)
         return None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QLabel
 
-from nemo_desk.core.states import FailureKind
+from nemo_desk.core.states import FailureKind, JobState
 from nemo_desk.engine.jobs import JobResult
 from nemo_desk.gui import dialogs
 from nemo_desk.gui.taskbar import TaskbarButton, title_for
@@ -68,7 +68,7 @@ class WindowStatus:
         if self.taskbar is None and overall is not None:
             self.taskbar = TaskbarButton(int(self.w.winId()))
         if self.taskbar is not None:
-            failed = any(r.state == "failed" for r in self.w.queue.rows if r.history)
+            failed = any(r.state == JobState.FAILED for r in self.w.queue.rows if r.history)
             self.taskbar.set_progress(overall[2] if overall else None, failed)
 
     def close(self) -> None:
