@@ -12,6 +12,7 @@ from nemo_desk.engine.options import DEFAULT_OVERLAP_S
 from nemo_desk.engine.vocabulary import DEFAULT_STRENGTH, STRENGTHS
 from nemo_desk.export import FORMATS
 from nemo_desk.export.profiles import PROFILE_NAMES, RULE_LIMITS
+from nemo_desk.export_cli import add_speaker_label_argument, with_speaker_label
 
 if TYPE_CHECKING:
     from nemo_desk.cli import TerminalReporter
@@ -75,6 +76,7 @@ def _add_subtitle_arguments(t: argparse.ArgumentParser) -> None:
     s.add_argument("--min-gap-frames", type=int, metavar="N", help="frames between cues")
     s.add_argument("--fps", type=float, help="frame rate for the gap (default: the video's, else 25)")
     s.add_argument("--txt-timestamps", action="store_true", help="start each TXT paragraph with its time")
+    add_speaker_label_argument(s)
 
 
 def _subtitle_overrides(args: argparse.Namespace) -> dict:
@@ -89,7 +91,7 @@ def _apply_subtitle_rules(args: argparse.Namespace, services, reporter: Terminal
     settings = getattr(services, "settings", None) or Settings.load(
         services.paths.settings_file, warn=lambda m: reporter.line(f"warning: {m}"))
     base = settings.cue_rules(args.subtitle_profile)
-    services.pipeline.rules = with_overrides(base, _subtitle_overrides(args))
+    services.pipeline.rules = with_speaker_label(with_overrides(base, _subtitle_overrides(args)), args.speaker_label)
     services.pipeline.txt_timestamps = args.txt_timestamps or settings.txt_timestamps
 def _speakers_arg(value: str) -> str:
     from nemo_desk.engine.speaker_job import parse_speakers

@@ -20,6 +20,7 @@ from nemo_desk.core.errors import NemoDeskError
 from nemo_desk.export import FORMATS
 
 EXIT_OK, EXIT_FAILED = 0, 1
+SPEAKER_LABELS = ("name", "dash", "none")  # cues.SpeakerLabel's values (kept light: no export import here)
 
 
 def add_parsers(sub) -> None:
@@ -31,8 +32,23 @@ def add_parsers(sub) -> None:
     e.add_argument("--overwrite", action="store_true",
                    help="replace existing outputs even if nemo_desk did not write them")
     e.add_argument("--retry-seconds", type=float, help="how long to wait out a locked file (default 10)")
+    add_speaker_label_argument(e)
     o = sub.add_parser("open", help="open a transcript in the editor (a .json, or a media file with its .json next to it)")
     o.add_argument("target", metavar="FILE", help="transcript JSON or its media file")
+
+
+def add_speaker_label_argument(parser) -> None:
+    """`--speaker-label`, shared by `transcribe` and `export` (cues.SpeakerLabel)."""
+    parser.add_argument("--speaker-label", choices=SPEAKER_LABELS, default=None,
+                        help="how SRT marks a new speaker's turn: name (Speaker 1: ...), dash (- ...) or none; "
+                             "none also drops VTT's voice spans (default name)")
+
+
+def with_speaker_label(rules, label: str | None):
+    """`rules` with the chosen speaker label (None: as they are)."""
+    from dataclasses import replace
+
+    return rules if label is None else replace(rules, speaker_label=label)
 
 
 def _settings(services):
@@ -70,7 +86,7 @@ def run_export(args: argparse.Namespace, services_factory: Callable, out: TextIO
     services = services_factory(retry_seconds=args.retry_seconds)
     failed = 0
     try:
-        rules = _settings(services).cue_rules()
+        rules = with_speaker_label(_settings(services).cue_rules(), args.speaker_label)
         for raw in args.inputs:
             path = Path(raw)
             try:

@@ -40,6 +40,7 @@ class Settings:
     temp_dir: str = ""
     output_dir: str = ""  # "" = next to each source file
     watch_folder: str = ""  # new media in it is queued and started (gui/watch_folder.py); "" = off
+    watch_output_dir: str = ""  # where the watched folder's transcripts go; "" = next to each file
     retry_seconds: float = 10.0  # how long a locked file is waited out
     batch_size: int = 0  # chunks per model call; 0 = the model's default
     chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default

@@ -191,3 +191,31 @@ def test_settings_dialog_profiles(make_window, services, qtbot):
     window = make_window(edited)
     assert services.pipeline.rules == PROFILES["social"] and services.pipeline.txt_timestamps
     assert set(window.options.format_boxes) == {"srt", "txt", "vtt", "json", "ass", "ttml", "docx", "csv"}
+
+
+def test_every_settings_control_explains_itself(qtbot):
+    """Each control in the Settings dialog has a tooltip (its own or its field's) and an
+    accessible name (#19)."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from nemo_desk.gui import a11y
+    from nemo_desk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    buttons = dialog.findChild(QDialogButtonBox)
+
+    def tip(widget) -> str:
+        while widget is not None and widget is not dialog:
+            if widget.toolTip():
+                return widget.toolTip()
+            widget = widget.parentWidget()
+        return ""
+
+    from PySide6.QtWidgets import QWidget
+
+    controls = [w for w in dialog.findChildren(QWidget) if isinstance(w, a11y.INTERACTIVE)
+                and not buttons.isAncestorOf(w) and not isinstance(w.parent(), a11y.INTERACTIVE)]
+    assert len(controls) >= 15
+    assert [w.accessibleName() for w in controls if not tip(w)] == []
+    assert [type(w).__name__ for w in controls if not w.accessibleName()] == []

@@ -51,7 +51,8 @@ def test_a_watched_folder_queues_a_slowly_copied_file_once_and_the_batch_is_summ
     inbox.mkdir()
     (inbox / "agenda.txt").write_text("not media")
 
-    window = make_window(gui_settings(watch_folder=str(inbox)))
+    outbox = tmp_path / "transcripts"  # the watched folder's own output rule, not the panel's
+    window = make_window(gui_settings(watch_folder=str(inbox), watch_output_dir=str(outbox)))
     watch_folder.install_unattended(window)  # as launch_gui does once the window is attached
     use_local_model(window, tiny_steered)
     assert window.folder_watch.action.isChecked()
@@ -71,6 +72,8 @@ def test_a_watched_folder_queues_a_slowly_copied_file_once_and_the_batch_is_summ
 
     assert [r.job.source.name for r in window.queue.rows] == ["meeting.wav"]  # once; agenda.txt ignored
     assert window.queue.rows[0].state == "done"
+    assert sorted(p.name for p in inbox.iterdir()) == ["agenda.txt", "meeting.wav"]
+    assert {p.suffix for p in outbox.iterdir()} >= {".srt"} and window.queue.rows[0].job.output_dir == outbox
     awake_lines = window.log_pane.count("info", "Keeping the computer awake") + window.log_pane.count(
         "warning", "may go to sleep"
     )
@@ -79,6 +82,10 @@ def test_a_watched_folder_queues_a_slowly_copied_file_once_and_the_batch_is_summ
     assert re.fullmatch(r"Last batch: 1 done in \d+:\d\d", window.batch_end.label.text())
     assert notified and notified[0][0] == "nemo_desk: batch finished" and notified[0][1].startswith("1 done in")
     assert not window.batch_end.awake.held  # the system may sleep again
+
+    window.controller.rerun(window.queue.rows[0].job.id, finished_too=True)  # run again: the row keeps its rule
+    assert window.queue.rows[0].job.output_dir == outbox
+    wait_finished(qtbot, window, timeout=120)
 
 
 # fmt: off
@@ -103,7 +110,8 @@ def test_watching_is_switched_off_and_on_from_the_file_menu_and_remembered(
     action.trigger()
     assert action.isChecked() and window.folder_watch.watcher is not None
     saved = json.loads((app_home / "settings.json").read_text(encoding="utf-8"))
-    assert saved["watch_folder"] == str(tmp_path)
+    assert saved["watch_folder"] == str(tmp_path) and saved["watch_output_dir"] == str(tmp_path)
+    assert len(dialogs_rec.called("pick_folder")) == 3  # the folder, then where its transcripts go
 
     action.trigger()
     assert not action.isChecked() and window.folder_watch.watcher is None

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nemo_desk.core.transcript import Segment, Transcript, Word
-from nemo_desk.engine.clustering import cluster_embeddings, speech_windows, windows_to_diarization
+from nemo_desk.engine.clustering import (cluster_embeddings, smooth_in_time, speech_regions, speech_windows,
+                                         windows_to_diarization)
 from nemo_desk.engine.speakers import assign_speakers
 
 
@@ -54,12 +55,38 @@ def test_speech_windows_skip_silence_and_reach_the_end():
     audio[sr * 2 : sr * 4] = 0.1  # sound from 2 s to 4 s
     audio[-sr // 2 :] = 0.1  # and in the last half second
     wins = speech_windows(audio, sr)
-    assert wins and all(e - s == int(1.5 * sr) for s, e in wins)
-    assert all(audio[s:e].any() for s, e in wins)
-    assert wins[-1][1] == len(audio)
+    assert wins == [(2 * sr, int(3.5 * sr)), (int(2.5 * sr), 4 * sr), (len(audio) - sr // 2, len(audio))]
     assert speech_windows(np.zeros(0, dtype=np.float32)) == []
     short = speech_windows(np.full(sr // 2, 0.1, dtype=np.float32), sr)
     assert short == [(0, sr // 2)]
+
+
+def test_no_window_crosses_a_pause():
+    """Two turns 0.4 s apart: each is embedded on its own; a 0.2 s pause (inside a
+    sentence) does not split."""
+    sr = 16000
+    audio = np.zeros(sr * 6, dtype=np.float32)
+    audio[sr : int(2.2 * sr)] = 0.1
+    audio[int(2.6 * sr) : int(3.0 * sr)] = 0.1  # the other turn, after 0.4 s
+    audio[int(3.2 * sr) : int(3.5 * sr)] = 0.1  # its next word, 0.2 s later
+    assert speech_regions(audio, sr) == [(sr, int(2.2 * sr)), (int(2.6 * sr), int(3.5 * sr))]
+    assert speech_windows(audio, sr) == speech_regions(audio, sr)  # both shorter than a window
+    assert speech_regions(np.full(50, 0.1, dtype=np.float32), sr) == [(0, 50)]  # shorter than a frame
+
+
+def test_unreliable_embeddings_join_the_nearest_speaker():
+    """Short windows' embeddings neither make a speaker of their own nor decide the count."""
+    emb, truth = voices(2, 10, seed=7)
+    stray = np.array([[1.0] + [0.0] * (emb.shape[1] - 1)])  # unlike either speaker
+    near0 = emb[truth == 0][:1] * 0.9
+    all_emb = np.vstack([emb, stray, near0])
+    reliable = np.array([True] * len(emb) + [False, False])
+    labels = cluster_embeddings(all_emb, reliable=reliable)
+    assert len(set(labels.tolist())) == 2
+    assert same_partition(labels[: len(emb)], truth)
+    assert labels[-1] == labels[: len(emb)][truth == 0][0]
+    # Too few reliable ones: all are used.
+    assert len(cluster_embeddings(all_emb, count=2, reliable=np.zeros(len(all_emb), bool))) == len(all_emb)
 
 
 def test_six_speakers_through_windows_to_words():
@@ -85,3 +112,17 @@ def test_six_speakers_through_windows_to_words():
         first.setdefault(spk, len(first) + 1)
     assert [w.speaker for w in out.words] == [f"Speaker {first[s]}" for s in order]
     assert len(out.speaker_table) == 6
+
+
+def test_a_short_window_between_two_of_a_speaker_stays_with_them_unless_clearly_another():
+    sr = 16000
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    full, short = int(1.5 * sr), int(0.4 * sr)
+    starts = [0, 2, 4, 5, 7, 9]
+    windows = [(t * sr, t * sr + (short if i == 2 else full)) for i, t in enumerate(starts)]
+    labels = np.array([0, 0, 1, 0, 1, 1])
+    unsure = np.vstack([a, a, 0.5 * a + 0.5 * b, a, b, b])  # short, and a little closer to B's centre
+    assert smooth_in_time(unsure, labels, windows).tolist() == [0, 0, 0, 0, 1, 1]
+    assert smooth_in_time(unsure, labels, windows, switch_cost=0.0).tolist() == [0, 0, 1, 0, 1, 1]
+    clear = np.vstack([a, a, b, a, b, b])  # plainly B: a short reply by B stays B's
+    assert smooth_in_time(clear, labels, windows).tolist() == [0, 0, 1, 0, 1, 1]

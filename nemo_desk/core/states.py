@@ -30,6 +30,7 @@ class Stage(StrEnum):
     UNPACKING = "unpacking"
     DECODING = "decoding"
     TRANSCRIBING = "transcribing"
+    DIARIZING = "diarizing"  # inside a job with speakers; reported as TRANSCRIBING (speaker_job.py)
     WRITING = "writing"
 
 
@@ -38,7 +39,7 @@ class Stage(StrEnum):
 STAGE_WORDS: dict[str, str] = {
     Stage.LOADING: "loading model", Stage.DOWNLOADING: "downloading model",
     Stage.UNPACKING: "preparing model", Stage.DECODING: "decoding",
-    Stage.TRANSCRIBING: "transcribing", Stage.WRITING: "writing",
+    Stage.TRANSCRIBING: "transcribing", Stage.DIARIZING: "identifying speakers", Stage.WRITING: "writing",
 }
 
 

@@ -21,7 +21,9 @@ import numpy as np
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Segment
-from nemo_desk.engine.clustering import cluster_embeddings, speech_windows, windows_to_diarization
+from nemo_desk.core.states import Stage
+from nemo_desk.engine.clustering import (MIN_CLUSTER_S, cluster_embeddings, smooth_in_time, speech_windows,
+                                         windows_to_diarization)
 from nemo_desk.engine.loader import LoadedModel
 from nemo_desk.engine.speakers import FRAME_S, Diarization, limit_speakers
 
@@ -50,7 +52,7 @@ def diarize_array(loaded: LoadedModel, audio: np.ndarray, count: int | None = No
     if saved.get(0):
         return Diarization.from_json(saved[0][0].text)
     duration = len(audio) / SAMPLE_RATE
-    observer(Progress("diarizing", 0, duration))
+    observer(Progress(Stage.DIARIZING, 0, duration))
     if loaded.family == "sortformer":
         diar = limit_speakers(_sortformer(loaded.model, audio, cancel, observer), count)
     elif loaded.family == "titanet":
@@ -59,7 +61,7 @@ def diarize_array(loaded: LoadedModel, audio: np.ndarray, count: int | None = No
         from nemo_desk.core.errors import ModelError
 
         raise ModelError(f"{loaded.spec.name} is a speech recogniser, not a diarizer")
-    observer(Progress("diarizing", duration, duration))
+    observer(Progress(Stage.DIARIZING, duration, duration))
     if cache is not None:  # one "chunk": the whole result, as JSON in a segment's text
         cache.save(key, 0, [Segment(diar.to_json(), 0.0, round(duration, 3))])
     return diar
@@ -90,7 +92,7 @@ def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: Ob
             state, total = model.forward_streaming_step(
                 processed_signal=chunk, processed_signal_length=lengths, streaming_state=state,
                 total_preds=total, left_offset=left, right_offset=right)
-            observer(Progress("diarizing", min(duration, total.shape[1] * FRAME_S), duration))
+            observer(Progress(Stage.DIARIZING, min(duration, total.shape[1] * FRAME_S), duration))
         return Diarization(total[0, :n_frames].float().cpu().numpy(), FRAME_S)
 
 
@@ -112,7 +114,8 @@ def _embeddings(model: Any, audio: np.ndarray, count: int | None, cancel: Cancel
             _, emb = model.forward(input_signal=torch.from_numpy(batch).to(model.device),
                                    input_signal_length=torch.tensor([e - s for s, e in group], device=model.device))
             parts.append(emb.float().cpu().numpy())
-            observer(Progress("diarizing", min(duration, group[-1][1] / SAMPLE_RATE), duration))
+            observer(Progress(Stage.DIARIZING, min(duration, group[-1][1] / SAMPLE_RATE), duration))
     embeddings = np.vstack(parts) if parts else np.zeros((0, 1))
-    labels = cluster_embeddings(embeddings, count)
+    reliable = np.array([e - s >= MIN_CLUSTER_S * SAMPLE_RATE for s, e in windows], dtype=bool)
+    labels = smooth_in_time(embeddings, cluster_embeddings(embeddings, count, reliable=reliable), windows)
     return windows_to_diarization(windows, labels, len(audio), SAMPLE_RATE)

@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 from nemo_desk.core.cancel import Cancelled, CancelToken
 from nemo_desk.core.errors import ModelError, NemoDeskError
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
+from nemo_desk.core.states import Stage
 from nemo_desk.engine.catalog import ModelSpec
 from nemo_desk.engine.download_errors import human_size, one_line, translate_error
 
@@ -305,7 +306,7 @@ class _ProgressReporter:
         if final and done == self._last_done:
             return  # already sent
         self._last_time, self._last_done = now, done
-        self.observer(Progress("downloading", done, self.total, self.message))
+        self.observer(Progress(Stage.DOWNLOADING, done, self.total, self.message))
 
 
 def _raise_for_status(response) -> None:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.errors import DeviceError
-from nemo_desk.core.states import FileOp
+from nemo_desk.core.states import FileOp, Stage
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.engine import vram
 from nemo_desk.engine.catalog import ModelSpec, get_spec
@@ -89,7 +89,7 @@ class ModelManager:
             folder = self.store.ensure_catalog_model(spec, observer, cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()
-        observer(Progress("loading", 0, 0, f"loading {ref.label}"))
+        observer(Progress(Stage.LOADING, 0, 0, f"loading {ref.label}"))
         # Reading the weights can meet a scanner's exclusive lock on a freshly unpacked
         # file: the whole load is one retry point.
         fileops = self.store.fileops.with_observer(observer)

@@ -10,6 +10,7 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Transcript
+from nemo_desk.core.states import Stage
 from nemo_desk.engine.catalog import DEFAULT_DIARIZER_ID, EMBEDDING_DIARIZER_ID, ModelSpec, get_diarizer_spec
 from nemo_desk.engine.modelref import ModelRef
 from nemo_desk.engine.options import TranscribeOptions
@@ -75,7 +76,7 @@ def identify_speakers(diarizers: Any, options: TranscribeOptions, device: str, a
         return transcript
     count = parse_speakers(options.speakers)
     ref = diarizer_ref(options, device)
-    observer(Progress("loading", 0, 0, f"loading diarizer {ref.label}"))
+    observer(Progress(Stage.LOADING, 0, 0, f"loading diarizer {ref.label}"))
     loaded = diarizers.get(ref, observer, cancel)
     if loaded.spec.kind != "diarizer":
         raise ModelError(f"{ref.label} is a speech recogniser, not a diarizer: give a Sortformer or TitaNet "
@@ -98,10 +99,10 @@ def combined_progress(observer: ObserverFn, options: TranscribeOptions,
         return observer
 
     def relay(event: Any) -> None:
-        if isinstance(event, Progress) and event.total > 0 and event.stage in ("transcribing", "diarizing"):
-            base = 0.0 if event.stage == "transcribing" else share * event.total
-            part = share if event.stage == "transcribing" else 1.0 - share
-            event = Progress("transcribing", base + part * event.done, event.total, event.message)
+        if isinstance(event, Progress) and event.total > 0 and event.stage in (Stage.TRANSCRIBING, Stage.DIARIZING):
+            base = 0.0 if event.stage == Stage.TRANSCRIBING else share * event.total
+            part = share if event.stage == Stage.TRANSCRIBING else 1.0 - share
+            event = Progress(Stage.TRANSCRIBING, base + part * event.done, event.total, event.message)
         observer(event)
 
     return relay

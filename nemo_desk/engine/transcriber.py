@@ -16,6 +16,7 @@ import numpy as np
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.events import LogEvent, ObserverFn, Progress, null_observer
 from nemo_desk.core.transcript import Segment, Transcript
+from nemo_desk.core.states import Stage
 from nemo_desk.engine.chunking import Window, plan_windows
 from nemo_desk.engine.hypotheses import segments_from_chunk
 from nemo_desk.engine.loader import LoadedModel
@@ -116,7 +117,7 @@ def transcribe_windows(
     # Progress counts each window's own part (cores tile the file): every second once.
     # Counted in samples (integers): a sum of float seconds drifts past the duration.
     done = sum(w.core_length for w in windows if w.index in results)
-    observer(Progress("transcribing", done / SAMPLE_RATE, duration))
+    observer(Progress(Stage.TRANSCRIBING, done / SAMPLE_RATE, duration))
     started = time.monotonic()
     silent = {w.index for w in windows if not w.speech or _is_silent(audio[w.start : w.end])}
     size = options.batch_size or loaded.default_batch or spec.default_batch_size
@@ -133,7 +134,7 @@ def transcribe_windows(
                 cache.save(key, window.index, results[window.index])
             done += window.core_length
         group.clear()
-        observer(Progress("transcribing", done / SAMPLE_RATE, duration))
+        observer(Progress(Stage.TRANSCRIBING, done / SAMPLE_RATE, duration))
 
     for w in windows:
         if w.index in results:
@@ -143,14 +144,14 @@ def transcribe_windows(
             # evenly through a long silent file instead of jumping at the start.
             results[w.index] = []
             done += w.core_length
-            observer(Progress("transcribing", done / SAMPLE_RATE, duration))
+            observer(Progress(Stage.TRANSCRIBING, done / SAMPLE_RATE, duration))
             continue
         group.append(w)
         if len(group) >= size:
             run_group()
     if group:
         run_group()
-    observer(Progress("transcribing", duration, duration))
+    observer(Progress(Stage.TRANSCRIBING, duration, duration))
     segments = merge_windows(windows, results, SAMPLE_RATE, max_segment_s)
     return Transcript(
         segments=segments,

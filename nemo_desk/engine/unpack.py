@@ -23,7 +23,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from nemo_desk.core.states import FileOp
+from nemo_desk.core.states import FileOp, Stage
 from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import ModelError, is_disk_full_os
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
@@ -98,7 +98,7 @@ def unpack_nemo(
                     files[name] = m.size
                     hashes[name] = fileops.call("unpack", partial / name, file_sha256, partial / name, cancel)
                     done += m.size
-                    observer(Progress("unpacking", done, total, f"unpacking {nemo_path.name}"))
+                    observer(Progress(Stage.UNPACKING, done, total, f"unpacking {nemo_path.name}"))
     except (tarfile.TarError, EOFError) as exc:
         fileops.rmtree(partial)
         raise ModelError(f"{nemo_path} is damaged or not a NeMo model file (it ends early?); download it again") from exc

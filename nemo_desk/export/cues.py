@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from nemo_desk.core.transcript import Transcript, Word
 from nemo_desk.export.linebreak import CLAUSE_END, CLOSERS, SENTENCE_END, add_to_lines, break_kind, wrap_lines
@@ -51,6 +52,15 @@ _PLAIN_BREAK = 2.0
 _PAUSE_INSIDE = 5.0
 
 
+class SpeakerLabel(StrEnum):
+    """How a subtitle cue shows that a new speaker starts (SRT has no speaker field):
+    "Speaker 1: ..." (NAME), the subtitling convention "- ..." (DASH), or not at all."""
+
+    NAME = "name"
+    DASH = "dash"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class CueRules:
     max_chars_per_line: int = 42
@@ -66,6 +76,8 @@ class CueRules:
     fps: float | None = None
     # A silence longer than this between two words starts a new cue where it can.
     pause_split: float = 0.5
+    # How a cue that starts a new speaker's turn says so (SRT; VTT uses voice spans).
+    speaker_label: SpeakerLabel = SpeakerLabel.NAME
 
     def __post_init__(self) -> None:
         if self.max_chars_per_line < 1 or self.max_lines < 1:
@@ -82,6 +94,9 @@ class CueRules:
             raise ValueError("min_gap_frames must not be negative")
         if self.fps is not None and not 1 <= self.fps <= 300:
             raise ValueError("fps must be between 1 and 300")
+        if self.speaker_label not in tuple(SpeakerLabel):
+            raise ValueError(f"speaker label must be one of {', '.join(SpeakerLabel)}")
+        object.__setattr__(self, "speaker_label", SpeakerLabel(self.speaker_label))  # "dash" -> the member
 
     @property
     def frame_rate(self) -> float:

@@ -121,8 +121,8 @@ class MainWindow(QMainWindow):
         w.start()  # idle until the first job: blocks on its queue, imports nothing
 
     # -- the queue (QueueController does the work; these are the window's verbs) ----------
-    def add_paths(self, paths: list[str]) -> int:
-        return self.controller.add_paths(paths)
+    def add_paths(self, paths: list[str], output_dir: Path | None = None) -> int:
+        return self.controller.add_paths(paths, output_dir)
 
     def _make_job(self, source: Path, job_id: str | None = None) -> Job:
         return self.controller.make_job(source, job_id)

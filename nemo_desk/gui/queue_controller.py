@@ -33,8 +33,9 @@ class QueueController:
         self._downloads_allowed: set[str] = set()  # catalog ids the user agreed to download
 
     # -- adding files -------------------------------------------------------------------
-    def add_paths(self, paths: list[str]) -> int:
-        """Queue dropped/picked files and folders (searched for media). Returns rows added."""
+    def add_paths(self, paths: list[str], output_dir: Path | None = None) -> int:
+        """Queue dropped/picked files and folders (searched for media). Returns rows added.
+        `output_dir`: these rows' own output folder (a watched folder's), else the panel's."""
         added: list[Job] = []
         for raw in paths:
             path = Path(raw)
@@ -42,7 +43,7 @@ class QueueController:
                 found = find_media_files(path)
                 if not found:
                     self.w.log("warning", f"No audio or video files in folder {path}")
-                added += [job for f in found if (job := self._add_file(Path(f)))]
+                added += [job for f in found if (job := self._add_file(Path(f), output_dir))]
             elif not os.path.exists(long_path(path)):
                 self.w.log("warning", f"Skipped {path}: file not found")
             elif not is_media_file(path):
@@ -50,7 +51,7 @@ class QueueController:
                     "warning",
                     f"Skipped {path.name}: not an audio or video file (known types: {', '.join(MEDIA_EXTENSIONS)})",
                 )
-            elif job := self._add_file(path):
+            elif job := self._add_file(path, output_dir):
                 added.append(job)
         self.probe(added)
         worker = self.w.worker
@@ -58,15 +59,24 @@ class QueueController:
             self.start()
         return len(added)
 
-    def _add_file(self, path: Path) -> Job | None:
-        job = self.make_job(path)
+    def _add_file(self, path: Path, output_dir: Path | None = None) -> Job | None:
+        job = self.make_job(path, output_dir=output_dir)
         if not self.queue.add(job):
             self.w.log("info", f"{path.name} is already in the queue")
             return None
+        row = self.queue.row(job.id)
+        if row is not None:
+            row.output_dir = output_dir
         return job
 
-    def make_job(self, source: Path, job_id: str | None = None, audio_track: int | None = None) -> Job:
-        """A job with the options as they are now (and the row's own audio track)."""
+    def job_for(self, row, job_id: str | None = None) -> Job:
+        """The row's job made again with the options as they are now, keeping what belongs
+        to the row itself (its audio track, its own output folder)."""
+        return self.make_job(row.job.source, job_id, row.audio_track, row.output_dir)
+
+    def make_job(self, source: Path, job_id: str | None = None, audio_track: int | None = None,
+                 output_dir: Path | None = None) -> Job:
+        """A job with the options as they are now (and the row's own audio track and folder)."""
         c = self.w.options.choice()
         s = self.w.settings
         options = s.job_options(
@@ -79,7 +89,8 @@ class QueueController:
         if audio_track is not None:
             options = replace(options, audio_track=audio_track)
         model = replace(c.model, cuda_graphs=s.cuda_graphs)
-        job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=c.output_dir, options=options)
+        folder = output_dir if output_dir is not None else c.output_dir
+        job = Job(source=source, model=model, formats=c.formats or ("srt",), output_dir=folder, options=options)
         return replace(job, id=job_id) if job_id else job
 
     # -- duration and tracks, known at add time -------------------------------------------
@@ -125,7 +136,7 @@ class QueueController:
         waiting = [r for r in self.queue.rows if r.state == JobState.QUEUED and not r.submitted]
         for row in waiting:
             if not row.fixed:  # restored rows keep their job: same options, so they resume
-                self.queue.set_job(row.job.id, self.make_job(row.job.source, row.job.id, row.audio_track))
+                self.queue.set_job(row.job.id, self.job_for(row, row.job.id))
         if not self.downloads_agreed([r.job for r in waiting]):
             return 0
         for row in waiting:
@@ -176,7 +187,7 @@ class QueueController:
         if any(r is not row and r.key == key and r.pending for r in self.queue.rows):
             self.w.log("info", f"{row.job.source.name} is already in the queue")
             return False
-        job = self.make_job(row.job.source, audio_track=row.audio_track)
+        job = self.job_for(row)
         if not self.downloads_agreed([job]):
             return False
         self.queue.set_job(job_id, job)

@@ -48,6 +48,7 @@ class JobRow:
     resume_s: float = 0.0  # restored: seconds of audio already transcribed last time
     tracks: tuple[str, ...] = ()  # the file's audio tracks, once probed (several: a choice)
     audio_track: int | None = None  # the user's choice for this row (None: the first)
+    output_dir: Path | None = None  # its own output folder (a watched folder's rule); None: the panel's
 
     @property
     def key(self) -> str:

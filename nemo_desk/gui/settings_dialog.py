@@ -58,6 +58,12 @@ class SettingsDialog(QDialog):
         self.models_dir = FolderField(settings.models_dir, "default (app data)")
         self.temp_dir = FolderField(settings.temp_dir, "default (app cache)")
         self.output_dir = FolderField(settings.output_dir, "next to each source file")
+        self.models_dir.setToolTip("Where downloaded and imported models are kept (gigabytes each). "
+                                   "Takes effect at the next start.")
+        self.temp_dir.setToolTip("Where decoded audio and other working files go while a file is "
+                                 "transcribed; emptied as it goes. Takes effect at the next start.")
+        self.output_dir.setToolTip("Where transcripts go unless the window's options say otherwise; "
+                                   "empty: next to each source file.")
         form.addRow("Models:", self.models_dir)
         form.addRow("Temporary files:", self.temp_dir)
         form.addRow("Output:", self.output_dir)
@@ -74,6 +80,10 @@ class SettingsDialog(QDialog):
         self.batch_size = _int(settings.batch_size, *_span(limits.BATCH_SIZE, True), special="model default")
         self.chunk_seconds = _double(settings.chunk_seconds, *_span(limits.CHUNK_SECONDS, True), " s",
                                      special="model default")
+        self.batch_size.setToolTip("Chunks transcribed together: larger is faster on a GPU with memory "
+                                   "to spare; the app halves it by itself when memory runs out.")
+        self.chunk_seconds.setToolTip("The longest piece of audio given to the model at once; cuts are "
+                                      "placed in pauses.")
         form.addRow("Wait for a locked file:", self.retry_seconds)
         form.addRow("Batch size:", self.batch_size)
         form.addRow("Chunk length:", self.chunk_seconds)
@@ -104,6 +114,8 @@ class SettingsDialog(QDialog):
         for name in PROFILE_NAMES:
             self.profile.addItem(_PROFILE_LABELS.get(name, name), name)
         self.profile.setCurrentIndex(max(0, self.profile.findData(settings.subtitle_profile)))
+        self.profile.setToolTip("Subtitle rules: broadcast (42 characters x 2 lines, 17 chars/s), "
+                                "children (slower reading), social (one short line), or your own values below.")
         form.addRow("Profile:", self.profile)
         # The custom profile's values; the named profiles' are fixed (shown, not editable).
         self.max_chars = _int(settings.max_chars_per_line, *_span(limits.MAX_CHARS_PER_LINE))
@@ -116,6 +128,15 @@ class SettingsDialog(QDialog):
         self.min_gap_frames.setToolTip("At the video's frame rate (25 for audio files).")
         self._custom: tuple[Any, ...] = (self.max_chars, self.max_lines, self.max_cps, self.min_duration, self.max_duration,
                         self.min_gap_frames)
+        for control, tip in (
+            (self.max_chars, "The longest line of a subtitle, in characters."),
+            (self.max_lines, "Lines shown at once in one subtitle."),
+            (self.max_cps, "Characters per second a viewer must read, at most: longer text stays up longer "
+                           "or is split."),
+            (self.min_duration, "No subtitle is shown for less time than this."),
+            (self.max_duration, "A subtitle longer than this is split."),
+        ):
+            control.setToolTip(tip)
         form.addRow("Characters per line:", self.max_chars)
         form.addRow("Lines per subtitle:", self.max_lines)
         form.addRow("Reading speed at most:", self.max_cps)
@@ -124,6 +145,7 @@ class SettingsDialog(QDialog):
         form.addRow("Gap between subtitles:", self.min_gap_frames)
         self.txt_timestamps = QCheckBox("Time stamp before each TXT paragraph")
         self.txt_timestamps.setChecked(settings.txt_timestamps)
+        self.txt_timestamps.setToolTip("Start each paragraph of the .txt transcript with its time, e.g. [00:01:23].")
         form.addRow(self.txt_timestamps)
         b = settings
         self._saved: tuple[float, ...] = (b.max_chars_per_line, b.max_lines, b.custom_max_cps, b.custom_min_duration,

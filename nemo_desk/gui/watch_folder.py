@@ -1,8 +1,9 @@
 """The window's watched folder: new media in it is added to the queue and started.
 
-File > "Watch a folder..." picks the folder (unticking it stops watching); it is kept in
-the settings (`watch_folder`), so watching resumes at the next start. Files use the options
-panel's choices as they are when the file arrives, like a file dropped then. The polling
+File > "Watch a folder..." picks the folder (unticking it stops watching), then where its
+transcripts go (its own rule: next to each file unless a folder is chosen); both are kept in
+the settings (`watch_folder`, `watch_output_dir`), so watching resumes at the next start.
+Files use the options panel's other choices as they are when the file arrives. The polling
 is engine/watch.py's (no Qt): each look at the folder runs on a short-lived thread, since a
 network share or a USB stick can take seconds to list, and the window must not freeze.
 """
@@ -59,7 +60,8 @@ class FolderWatch(QObject):
         )
         self._set_checked(True)
         self.label.setText(f"Watching {Path(folder).name or folder}")
-        self.label.setToolTip(folder)
+        out = self.window.settings.watch_output_dir
+        self.label.setToolTip(f"{folder}\nTranscripts: {out or 'next to each file'}")
         self.window.log(
             "info",
             f"Watching {folder}: its audio and video files not transcribed before, and new ones once they have "
@@ -87,7 +89,13 @@ class FolderWatch(QObject):
             if not folder:
                 self._set_checked(False)
                 return
+            out = dialogs.pick_folder(
+                self.window,
+                "Where should transcripts of watched files go? (Cancel: next to each file)",
+                self.window.settings.watch_output_dir or folder,
+            )
             self.window.settings.watch_folder = folder
+            self.window.settings.watch_output_dir = out or ""
             self.start(folder)
         self.window.save_settings()
 
@@ -125,7 +133,8 @@ class FolderWatch(QObject):
         if not files or self.watcher is None or not self._running():
             return
         self.window.log("info", f"New in the watched folder: {', '.join(Path(f).name for f in files)}")
-        if self.window.add_paths(files):
+        out = self.window.settings.watch_output_dir
+        if self.window.add_paths(files, Path(out) if out else None):
             self.window.start()
 
 

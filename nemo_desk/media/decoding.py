@@ -20,6 +20,7 @@ from nemo_desk.core.cancel import CancelToken
 from nemo_desk.core.errors import FfmpegUnavailableError, NotDecodableError, ZeroLengthAudioError
 from nemo_desk.core.events import ObserverFn, Progress, null_observer
 from nemo_desk.core.longpaths import long_path
+from nemo_desk.core.states import Stage
 from nemo_desk.media.ffmpeg import Ffmpeg, FfmpegLike, as_ffmpeg, input_arg
 from nemo_desk.media.ffmpeg_messages import StderrTail, useful_error_line
 from nemo_desk.media.probing import MediaInfo, check_file, probe
@@ -109,7 +110,7 @@ def _read_with_soundfile(
                 out = _grown(out, n + len(mono))
             out[n : n + len(mono)] = mono
             n += len(mono)
-            observer(Progress("decoding", n / sample_rate, total_s))
+            observer(Progress(Stage.DECODING, n / sample_rate, total_s))
     if n == 0:
         return None
     return _trimmed(out, n)
@@ -159,7 +160,7 @@ def _decode_with_ffmpeg(
             if not got:
                 break
             filled += got
-            observer(Progress("decoding", filled / _BYTES_PER_SAMPLE / sample_rate, total_s))
+            observer(Progress(Stage.DECODING, filled / _BYTES_PER_SAMPLE / sample_rate, total_s))
         returncode = proc.wait()
     finally:
         # Always reap: kill if we leave early (cancel, observer error), then wait so no
