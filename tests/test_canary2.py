@@ -164,3 +164,28 @@ def test_catalog_spec_for_canary_v2_is_accepted(loaded, canary2_folder):
     assert (local.spec.family, local.spec.prompt_format, local.spec.timestamps) == ("aed", "canary2", True)
     with pytest.raises(ModelError, match="not the expected"):
         load_from_folder(canary2_folder, "cpu", get_spec("nvidia/parakeet-tdt-0.6b-v3"))
+
+
+def test_a_translation_is_merged_across_overlapping_windows_on_its_own_text(loaded, monkeypatch):
+    """AST output (the target language) goes through the same overlap merge as a transcript:
+    each window's translated reading is what is merged, and the words come out once, in order."""
+    from nemo_desk.engine import transcriber
+
+    readings: list[dict] = []
+    real = transcriber.merge_windows
+
+    def spy(windows, results, *args, **kwargs):
+        readings.append({i: [w.text for s in segs for w in s.words] for i, segs in results.items()})
+        return real(windows, results, *args, **kwargs)
+
+    monkeypatch.setattr(transcriber, "merge_windows", spy)
+    audio = np.concatenate([_noise(5.0, seed=5), _noise(4.0, seed=6), _noise(4.0, seed=7)])
+    tr = transcribe_array(loaded, audio, TranscribeOptions(language="en", target_language="de", chunk_seconds=5.0,
+                                                           batch_size=2, overlap_seconds=2.0))
+    assert tr.target_language == "de" and tr.meta["chunks"] >= 3 and len(readings) == 1
+    merged = [w.text for w in tr.words]
+    window_words = [w for i in sorted(readings[0]) for w in readings[0][i]]
+    assert merged and set(merged) <= set(window_words)  # words of the translated readings, nothing else
+    assert len(merged) <= len(window_words)  # a shared stretch read twice comes out once
+    starts = [w.start for w in tr.words]
+    assert starts == sorted(starts) and all(0.0 <= w.start <= w.end <= tr.duration for w in tr.words)
