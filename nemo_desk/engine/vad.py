@@ -13,6 +13,7 @@ Imported with the first job, never at start-up (torch). If the detector cannot l
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +92,12 @@ def _load() -> Any:
         torch.set_num_threads(threads)
 
 
+# Loaded once per process (a few MB, 0.1 s) and kept: a cache, not state that jobs share.
+# The model keeps its recurrent state between calls, so one caller at a time uses it (the
+# worker runs one job at a time; the lock keeps a second thread, e.g. a cluster actor's
+# status call or a future parallel path, from interleaving with it).
 _MODEL: list[Any] = []
+_LOCK = threading.Lock()
 
 
 def detect_speech(audio: np.ndarray, sample_rate: int) -> tuple[SpeechMap | None, str]:
@@ -99,9 +105,10 @@ def detect_speech(audio: np.ndarray, sample_rate: int) -> tuple[SpeechMap | None
     if sample_rate != 16000:
         return None, f"speech detection needs 16 kHz audio, not {sample_rate} Hz"
     try:
-        if not _MODEL:
-            _MODEL.append(_load())
-        return SpeechMap(_probabilities(_MODEL[0], audio), sample_rate), ""
+        with _LOCK:
+            if not _MODEL:
+                _MODEL.append(_load())
+            return SpeechMap(_probabilities(_MODEL[0], audio), sample_rate), ""
     except Exception as exc:  # any failure: the level-based plan still works
         text = str(exc).strip().splitlines()
         return None, f"speech detection is unavailable ({type(exc).__name__}: {text[0][:100] if text else ''})"
