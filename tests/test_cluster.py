@@ -235,3 +235,40 @@ def test_rays_error_text_becomes_one_plain_line():
                            "TypeError: __init__() takes 5 arguments but 6 were given\n")
     assert _first_line(started) == "TypeError: __init__() takes 5 arguments but 6 were given"
     assert _first_line(RuntimeError("\x1b[31mworker crashed\x1b[0m\ndetails")) == "worker crashed"
+
+
+def test_joining_a_running_cluster_by_its_address(speech, tmp_path):
+    """`--cluster ADDRESS`: a Ray head started apart (as `ray start --head` on a server), the
+    command joins it, runs there, and leaves it running; a wrong address is one line."""
+    import socket
+
+    ray_exe = Path(sys.executable).parent / "ray"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**_env(tmp_path / "home-head"), "RAY_TMPDIR": "/tmp"}
+    head = subprocess.Popen([str(ray_exe), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+                             "--include-dashboard=false", "--node-ip-address=127.0.0.1",
+                             "--temp-dir=/tmp/ray-nemo-desk-test"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        folder = _copy_inputs(speech, tmp_path / "in", ["short0.wav", "short1.wav"])
+        deadline = time.monotonic() + 120
+        done = None
+        while time.monotonic() < deadline:  # the head takes a few seconds to listen
+            done = _run(_command(folder, "--cluster", f"127.0.0.1:{port}"), tmp_path / "home")
+            if "cannot join" not in done.stderr:
+                break
+            time.sleep(3)
+        assert done is not None and done.returncode == 0, done.stderr[-3000:]
+        assert {p.name for p in folder.glob("*.srt")} == {"short0.srt", "short1.srt"}
+        assert head.poll() is None  # joined, not started: the cluster stays up for the next batch
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+    wrong = _run(_command(folder, "--cluster", "127.0.0.1:1"), tmp_path / "home-wrong", timeout=200)
+    assert wrong.returncode == 2 and "cannot join the Ray cluster at 127.0.0.1:1" in wrong.stderr
+    assert len([ln for ln in wrong.stderr.splitlines() if ln.startswith("nemo-desk:")]) == 1

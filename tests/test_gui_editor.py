@@ -122,7 +122,12 @@ def test_edit_undo_redo_rename_split_merge_save_reopen_and_export(open_window, d
     written = reopened.export()
     assert [w.path.name for w in written] == ["talk.srt", "talk.txt"]
     cues = parse_srt((out / "talk.srt").read_text(encoding="utf-8"))
-    assert " ".join(c.text.replace("\n", " ") for c in cues).split() == [t for t, _, _ in fixed]
+    # Each change of speaker is marked with the (renamed) speaker's name, then the words.
+    assert cues[0].text.startswith("The Interviewee: ")
+    assert sum(c.text.startswith("Speaker 2: ") for c in cues) == 1
+    text = " ".join(c.text.replace("\n", " ") for c in cues)
+    text = text.replace("The Interviewee: ", "").replace("Speaker 2: ", "")
+    assert text.split() == [t for t, _, _ in fixed]
     assert {c.start for c in cues} <= {round(s, 3) for _, s, _ in original}
     first_original = parse_srt((doc_path.parent / "talk.srt").read_text(encoding="utf-8"))[0]
     assert cues[0].start == first_original.start and "Zanzibar" in cues[0].text

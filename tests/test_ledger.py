@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from nemo_desk.core import errors as core_errors
 from nemo_desk.core.errors import ExportError, is_disk_full_os
 from nemo_desk.core.transcript import Segment, Transcript
 from nemo_desk.export import OutputLedger, write_outputs
 from nemo_desk.locks.fileops import FileOps
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_two_processes_writing_at_once_lose_no_record(tmp_path: Path) -> None:
@@ -103,20 +104,24 @@ def test_a_ledger_that_cannot_open_owns_nothing_and_the_outputs_still_arrive(tmp
     assert not ledger.owns(tmp_path / "talk.txt")
 
 
-def test_disk_full_is_recognised_on_windows_without_edquot(monkeypatch, fake_windows) -> None:
-    # Windows' errno module has no EDQUOT; the check must not raise AttributeError there.
-    fake_windows.without_errno("EDQUOT")
-    import importlib
-    reloaded = importlib.reload(core_errors)
-    try:
-        assert reloaded.is_disk_full_os(fake_windows.error(112))
-        # Some network redirectors report only the winerror.
-        assert reloaded.is_disk_full_os(fake_windows.error(112, errno_code=errno.EINVAL))
-        assert reloaded.is_disk_full_os(OSError(errno.ENOSPC, "full"))
-        assert not reloaded.is_disk_full_os(OSError(errno.EACCES, "denied"))
-    finally:
-        monkeypatch.undo()
-        importlib.reload(core_errors)
+def test_disk_full_is_recognised_on_windows_without_edquot() -> None:
+    """Windows' errno module has no EDQUOT; importing and using the check must not raise
+    AttributeError there. In a fresh process: reloading core.errors here would give every
+    module imported since other exception classes than the ones already imported."""
+    script = textwrap.dedent("""
+        import errno
+        del errno.EDQUOT  # as on Windows
+        from nemo_desk.core.errors import is_disk_full_os
+        from tests.support.windows import FakeWindows
+        assert is_disk_full_os(FakeWindows.error(112))
+        assert is_disk_full_os(FakeWindows.error(112, errno_code=errno.EINVAL))  # only the winerror
+        assert is_disk_full_os(OSError(errno.ENOSPC, "full"))
+        assert not is_disk_full_os(OSError(errno.EACCES, "denied"))
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
     assert is_disk_full_os(OSError(errno.ENOSPC, "full"))
 
 

@@ -160,7 +160,7 @@ def test_the_hand_over_lets_the_first_window_come_forward_on_windows(monkeypatch
     assert allowed == [4242]
 
 
-def test_server_names_differ_per_user_and_profile_and_stay_short(tmp_path):
+def test_server_names_differ_per_user_and_profile_and_stay_short(tmp_path, monkeypatch):
     from nemo_desk.gui.single_instance import server_name
 
     a = server_name(tmp_path / "one", user="ann")
@@ -168,7 +168,15 @@ def test_server_names_differ_per_user_and_profile_and_stay_short(tmp_path):
     assert a != server_name(tmp_path / "two", user="ann") and a != server_name(tmp_path / "one", user="bob")
     long = server_name(tmp_path / ("x" * 300), user="a very long user name with spaces", platform="win32")
     assert len(long) < 60 and os.sep not in long  # a pipe name
-    assert server_name(tmp_path, user="ann", platform="linux").startswith(os.path.join(tempfile.gettempdir(), ""))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    unix = server_name(tmp_path, user="ann", platform="linux")
+    assert unix.startswith("/tmp/") and len(unix) < 100
+    # The window points TMPDIR at its own temp folder (its children inherit it): the name stays.
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "app-temp"))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert server_name(tmp_path, user="ann", platform="linux") == unix
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+    assert server_name(tmp_path, user="ann", platform="linux").startswith("/run/user/1000/")
 
 
 def test_a_second_launch_without_files_only_raises_the_window(qtbot, app_home, tmp_path):

@@ -16,8 +16,10 @@ SUFFIX = ".nemo"
 _WHERE = "Choose a .nemo file (NVIDIA publishes them on its model pages), or download a model in Models."
 
 
-def model_file_problem(path: str | Path) -> str:
-    """One line saying why `path` cannot be a NeMo model, or "" when it looks like one."""
+def model_file_problem(path: str | Path, check_archive: bool = True) -> str:
+    """One line saying why `path` cannot be a NeMo model, or "" when it looks like one.
+    `check_archive=False`: the name and size only (the store reads the archive header only
+    when it is about to unpack: a model already unpacked loads without opening its .nemo)."""
     path = Path(path)
     name = path.name
     suffix = path.suffix.lower()
@@ -29,7 +31,7 @@ def model_file_problem(path: str | Path) -> str:
         return f"The model file {name} was not found (moved or deleted?): {path.parent}"
     if path.stat().st_size == 0:
         return f"The model file {name} is empty (an unfinished download?). Download it again."
-    if not _is_archive(path):
+    if check_archive and not _is_archive(path):
         return (
             f"{name} is damaged or not a NeMo model file (an unfinished download?). "
             f"Download it again from where you got it."

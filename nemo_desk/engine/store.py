@@ -124,7 +124,7 @@ class ModelStore:
     ) -> Path:
         """Unpack a user's .nemo once; later loads of the same unchanged file reuse it."""
         nemo_path = Path(nemo_path)
-        problem = model_file_problem(nemo_path)  # a .wav or a broken download: words, not tar errors
+        problem = model_file_problem(nemo_path, check_archive=False)  # a .wav: words, not tar errors
         if problem:
             raise ModelError(problem)
         folder = self.root / _local_slug(nemo_path)
@@ -139,6 +139,8 @@ class ModelStore:
                 return folder
             observer(LogEvent("warning", f"The unpacked copy of {nemo_path.name} is damaged "
                                          f"({'; '.join(problems[:3])}); unpacking it again."))
+        if problem := model_file_problem(nemo_path):  # a broken download: words, not tar errors
+            raise ModelError(problem)
         self._remove_partials(folder.name)
         observer(LogEvent("info", f"Unpacking {nemo_path.name} once into {folder}"))
         return unpack_nemo(nemo_path, folder, self.fileops.with_observer(observer), observer, cancel,

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -46,9 +45,10 @@ def server_name(profile: str | os.PathLike[str], user: str | None = None, platfo
     if platform == "win32":
         return name  # a named pipe: one namespace for the whole PC
     # A Unix socket file. Qt would put a bare name in the temp folder of the moment, and the
-    # window points TMPDIR at its own temp root once started: a later launch would look
-    # elsewhere. So a folder fixed before that (the user's runtime folder where there is one).
-    folder = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    # window points TMPDIR at its own temp root once started (which its children, and so a
+    # launch from a file manager it opened, inherit): a later launch would look elsewhere. So a
+    # folder no TMPDIR moves: the user's runtime folder where there is one, else /tmp.
+    folder = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
     return os.path.join(folder, name)
 
 
