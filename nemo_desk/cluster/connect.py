@@ -38,6 +38,8 @@ def connected(ray, where: str, forward_env: dict[str, str] | None = None) -> Ite
             ray.init(num_cpus=os.cpu_count() or 1, _temp_dir=ray_temp_dir(), **common)
         else:
             env = {}
+            if (silent := _nothing_answers(where)) is not None:
+                raise ConnectionError(silent)
             ray.init(address=where, **common)
     except Exception as exc:  # ConnectionError, a bad address, a version mismatch...
         why = " ".join(str(exc).split()) or type(exc).__name__
@@ -61,3 +63,21 @@ def ray_temp_dir(platform: str = sys.platform, temp: str | None = None) -> str |
         return None
     base = temp if temp is not None else tempfile.gettempdir()
     return None if len(base) + _SOCKET_TAIL <= _SOCKET_PATH_MAX else "/tmp/ray"
+
+
+def _nothing_answers(where: str, timeout_s: float = 5.0) -> str | None:
+    """For "host:port" (or "ray://host:port"): why nothing answers there, else None. Ray
+    itself retries an address that does not answer for minutes; a mistyped one is said at once.
+    "auto" (Ray finds the cluster itself) is left to Ray."""
+    import socket
+
+    address = where.split("://", 1)[-1]
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        return f"nothing answers at {address} ({why}); is `ray start --head` running there?"
