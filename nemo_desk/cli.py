@@ -159,6 +159,7 @@ def _jobs_from_args(args: argparse.Namespace, files: list[Path], settings=None) 
     options = settings.job_options(language=args.language, target_language=args.target_language,
                                    punctuation=not args.no_punctuation, batch_size=args.batch_size,
                                    chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds,
+                                   speech_detection=getattr(args, "speech_detection", None),
                                    audio_track=args.audio_track, speakers=args.speakers, diarizer=args.diarizer,
                                    diarizer_path=str(args.diarizer_path or ""), boost=_boost_phrases(args),
                                    boost_strength=args.boost_strength)

@@ -41,6 +41,9 @@ def add_transcribe_options(t: argparse.ArgumentParser) -> None:
                    help=f"audio shared by neighbouring pieces, merged word by word so no word is lost or doubled "
                         f"at a cut, {limits.OVERLAP_SECONDS.describe()} (default: the settings', else "
                         f"{DEFAULT_OVERLAP_S:g}; 0: plain cuts)")
+    t.add_argument("--no-speech-detection", dest="speech_detection", action="store_false", default=None,
+                   help="send all audio to the model, cuts placed by level only (default: the settings', else "
+                        "Silero VAD finds speech: cuts in its pauses, long stretches without speech skipped)")
     t.add_argument("--audio-track", type=int,
                    help="which audio track of a file with several to use, counting from 1 (default 1)")
     t.add_argument("--speakers", default="off", type=_speakers_arg, metavar="auto|off|N",

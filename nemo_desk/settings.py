@@ -45,6 +45,7 @@ class Settings:
     batch_size: int = 0  # chunks per model call; 0 = the model's default
     chunk_seconds: float = 0.0  # longest piece per model call; 0 = the model's default
     overlap_seconds: float = DEFAULT_OVERLAP_S  # audio neighbouring pieces share; 0 = plain cuts
+    speech_detection: bool = True  # Silero VAD places cuts and skips long stretches without speech
     # Subtitle rules: a named profile (export/profiles.py); the "custom" one uses the
     # values below, which the settings dialog edits.
     subtitle_profile: str = "broadcast"
@@ -79,7 +80,7 @@ class Settings:
         """The options a job runs with: what the front end chose (the CLI's flags, the
         window's options panel), the settings' values for what it left unsaid (None)."""
         defaults = {"batch_size": self.batch_size or None, "chunk_seconds": self.chunk_seconds or None,
-                    "overlap_seconds": self.overlap_seconds}
+                    "overlap_seconds": self.overlap_seconds, "speech_detection": self.speech_detection}
         return TranscribeOptions(**{**defaults, **{k: v for k, v in chosen.items() if v is not None}})
 
     def cue_rules(self, profile: str | None = None) -> CueRules:

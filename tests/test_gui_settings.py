@@ -219,3 +219,13 @@ def test_every_settings_control_explains_itself(qtbot):
     assert len(controls) >= 15
     assert [w.accessibleName() for w in controls if not tip(w)] == []
     assert [type(w).__name__ for w in controls if not w.accessibleName()] == []
+
+
+def test_speech_detection_is_a_setting(qtbot):
+    from nemo_desk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.speech_detection.isChecked()
+    dialog.speech_detection.setChecked(False)
+    assert dialog.result_settings().speech_detection is False

@@ -176,3 +176,20 @@ def test_vad_reading_with_the_trained_model_skips_what_holds_no_speech(recording
     with_detection = truth.wer([ref], [hyp])
     assert with_detection <= 0.5 * truth.wer([ref], [[w for w, _, _ in truth.transcript_words(plain)]])
     assert with_detection <= 0.1
+
+
+def test_speech_detection_can_be_turned_off_from_the_cli_and_the_settings():
+    from pathlib import Path
+
+    from nemo_desk import cli
+    from nemo_desk.settings import Settings
+
+    parser = cli.build_parser()
+    on = cli._jobs_from_args(parser.parse_args(["transcribe", "a.wav"]), [Path("a.wav")])[0]
+    off = cli._jobs_from_args(parser.parse_args(["transcribe", "a.wav", "--no-speech-detection"]), [Path("a.wav")])[0]
+    assert on.options.speech_detection is True and off.options.speech_detection is False
+    # Unsaid on the command line: the settings' choice.
+    quiet = Settings(speech_detection=False)
+    assert cli._jobs_from_args(parser.parse_args(["transcribe", "a.wav"]), [Path("a.wav")],
+                               quiet)[0].options.speech_detection is False
+    assert quiet.job_options().speech_detection is False and Settings().job_options().speech_detection is True

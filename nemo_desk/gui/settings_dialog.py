@@ -91,6 +91,11 @@ class SettingsDialog(QDialog):
         self.overlap_seconds.setToolTip("Audio neighbouring chunks share, merged word by word, so no word is "
                                         "lost or doubled where a chunk ends.")
         form.addRow("Overlap at cuts:", self.overlap_seconds)
+        self.speech_detection = QCheckBox("Detect speech (cuts in pauses, long silence and music skipped)")
+        self.speech_detection.setChecked(settings.speech_detection)
+        self.speech_detection.setToolTip("Silero VAD finds where people speak: the model hears speech, not minutes "
+                                         "of silence or music, where it may invent words. Turn off to send all audio.")
+        form.addRow(self.speech_detection)
         self.cuda_graphs = QCheckBox("Use CUDA graphs on the GPU (faster decoding)")
         self.cuda_graphs.setChecked(settings.cuda_graphs)
         self.cuda_graphs.setToolTip("Turn off only if transcription on the GPU fails or stalls; the app "
@@ -185,7 +190,7 @@ class SettingsDialog(QDialog):
             output_dir=self.output_dir.value(), retry_seconds=self.retry_seconds.value(),
             batch_size=self.batch_size.value(),
             chunk_seconds=_at_least_low(self.chunk_seconds.value(), limits.CHUNK_SECONDS),
-            overlap_seconds=self.overlap_seconds.value(),
+            overlap_seconds=self.overlap_seconds.value(), speech_detection=self.speech_detection.isChecked(),
             subtitle_profile=self.profile.currentData(), txt_timestamps=self.txt_timestamps.isChecked(),
             cuda_graphs=self.cuda_graphs.isChecked(), **self._custom_values(),
         )
