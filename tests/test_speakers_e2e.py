@@ -33,7 +33,7 @@ def test_speakers_value_is_checked(app_home, tmp_path):
 
 @pytest.mark.parametrize("speakers, named", [("auto", "nvidia/diar_streaming_sortformer_4spk-v2.1"),
                                               ("3", "nvidia/diar_streaming_sortformer_4spk-v2.1"),
-                                              ("6", "nvidia/titanet_large")])
+                                              ("6", "nvidia/speakerverification_en_titanet_large")])
 def test_speakers_without_a_diarizer_is_one_line_naming_how_to_get_one(speakers, named, app_home, speech_dir):
     code, _, err = run("transcribe", "--speakers", speakers, str(speech_dir / "hello.wav"))
     assert code == cli.EXIT_FAILED
@@ -62,7 +62,7 @@ def test_models_list_shows_diarizers_apart(app_home, tiny_sortformer):
     recognisers, diarizers = out.split("Recognisers (speech to text):\n")[1].split("Diarizers (who speaks):\n")
     assert "nvidia/parakeet-tdt-0.6b-v3" in recognisers and "sortformer" not in recognisers
     assert "nvidia/diar_streaming_sortformer_4spk-v2.1" in diarizers and "NVIDIA Open Model License" in diarizers
-    assert "nvidia/titanet_large" in diarizers and "Licence: unverified" in diarizers
+    assert "nvidia/speakerverification_en_titanet_large" in diarizers and "Licence: CC-BY-4.0" in diarizers
     assert "local diarizer" in diarizers.split("Local files:\n")[1]
 
 
@@ -117,3 +117,14 @@ def test_a_recogniser_given_as_diarizer_and_the_reverse_fail_clearly(services, t
     result = services.pipeline.run(wrong_model)
     assert result.status == "failed" and "is a speaker diarizer, not a speech recogniser" in result.failure.message
     assert not list(tmp_path.glob("a.txt"))
+
+
+def test_the_embedding_diarizer_is_the_hugging_face_repository_and_the_old_id_still_works():
+    from nemo_desk.engine.catalog import EMBEDDING_DIARIZER_ID, get_diarizer_spec
+
+    spec = get_diarizer_spec(EMBEDDING_DIARIZER_ID)
+    # The repository and file that Hugging Face serves (the NGC name gave a 404).
+    assert (spec.id, spec.hf_filename) == ("nvidia/speakerverification_en_titanet_large",
+                                           "speakerverification_en_titanet_large.nemo")
+    assert spec.licence == "CC-BY-4.0"
+    assert get_diarizer_spec("nvidia/titanet_large") is spec and get_diarizer_spec("titanet_large") is spec

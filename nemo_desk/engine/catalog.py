@@ -176,23 +176,26 @@ DIARIZERS: tuple[ModelSpec, ...] = (
         licence="NVIDIA Open Model License",
     ),
     ModelSpec(
-        id="nvidia/titanet_large",
+        id="nvidia/speakerverification_en_titanet_large",
         name="TitaNet Large (speaker embeddings)",
         family="titanet",
         languages=(),
         description="Speaker embeddings clustered into speakers: for more than 4 speakers, or a given count.",
         timestamps=False,
-        size_gb=0.1,  # 96.91 MB on NGC
-        hf_filename="titanet-l.nemo",
-        # The Hugging Face card was not in the reference corpus when this entry was written.
-        licence="unverified",
+        size_gb=0.1,  # the .nemo is 102 MB (Hugging Face file list)
+        hf_filename="speakerverification_en_titanet_large.nemo",
+        # The card's front matter: `license: cc-by-4.0` (commercial use allowed with attribution).
+        licence="CC-BY-4.0",
     ),
 )
 DEFAULT_DIARIZER_ID = "nvidia/diar_streaming_sortformer_4spk-v2.1"
-EMBEDDING_DIARIZER_ID = "nvidia/titanet_large"
+EMBEDDING_DIARIZER_ID = "nvidia/speakerverification_en_titanet_large"
+# Ids an earlier version showed (NGC's name, not a Hugging Face repository): still accepted.
+_RENAMED = {"nvidia/titanet_large": EMBEDDING_DIARIZER_ID, "titanet_large": EMBEDDING_DIARIZER_ID}
 
 
 def get_spec(model_id: str, catalog: tuple[ModelSpec, ...] = CATALOG) -> ModelSpec:
+    model_id = _RENAMED.get(model_id, model_id)
     for spec in catalog:
         if spec.id == model_id or spec.id.split("/", 1)[-1] == model_id:
             return spec
