@@ -20,7 +20,7 @@ from typing import Callable, Sequence, TextIO
 
 from nemo_desk.cli_batch import CliBatch, owned_by_a_running_window, run_batch
 from nemo_desk.cli_checks import OneLineParser, UsageError, check_transcribe
-from nemo_desk.cli_options import _apply_subtitle_rules, _subtitle_overrides, add_transcribe_options
+from nemo_desk.cli_options import _subtitle_overrides, add_transcribe_options, subtitle_rules_refused
 from nemo_desk.core.cancel import CancelReason, CancelToken
 from nemo_desk.core.events import Event, Progress
 from nemo_desk.core.longpaths import long_path
@@ -230,10 +230,7 @@ def run_transcribe(args: argparse.Namespace, services_factory: Callable, err: Te
     reporter = TerminalReporter(err)
     services = services_factory(retry_seconds=args.retry_seconds, observer=reporter)
     try:
-        try:
-            _apply_subtitle_rules(args, services, reporter)
-        except ValueError as exc:
-            err.write(f"nemo-desk: {exc}\n")
+        if subtitle_rules_refused(args, services, reporter, err):
             return EXIT_USAGE
         if args.resume:
             if refusal := owned_by_a_running_window(services.queue):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from nemo_desk.core import limits
 from nemo_desk.engine.catalog import CATALOG, DEFAULT_MODEL_ID, DIARIZERS
@@ -106,3 +106,14 @@ def _speakers_arg(value: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return value.strip().lower()
+
+
+def subtitle_rules_refused(args: argparse.Namespace, services, reporter: TerminalReporter, err: TextIO) -> bool:
+    """Put the subtitle rules on the pipeline; True, after one line on `err`, when the
+    flags make them unusable (the caller exits with the usage status)."""
+    try:
+        _apply_subtitle_rules(args, services, reporter)
+    except ValueError as exc:
+        err.write(f"nemo-desk: {exc}\n")
+        return True
+    return False

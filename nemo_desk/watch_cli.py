@@ -67,7 +67,8 @@ def _check_folders(args: argparse.Namespace) -> list[Path]:
 def run_watch(
     args: argparse.Namespace, services_factory: Callable, err: TextIO, sleep: Callable[[float], None] = time.sleep
 ) -> int:
-    from nemo_desk.cli import TerminalReporter, _apply_subtitle_rules, _install_sigint, _jobs_from_args, check_options
+    from nemo_desk.cli import TerminalReporter, _install_sigint, _jobs_from_args, check_options
+    from nemo_desk.cli_options import subtitle_rules_refused
 
     folders = _check_folders(args)
     if (code := check_options(args, err)) is not None:
@@ -78,10 +79,7 @@ def run_watch(
     previous = _install_sigint(cancel, reporter)
     batch = CliBatch(reporter)
     try:
-        try:
-            _apply_subtitle_rules(args, services, reporter)
-        except ValueError as exc:
-            err.write(f"nemo-desk: {exc}\n")
+        if subtitle_rules_refused(args, services, reporter, err):
             return EXIT_USAGE
         journal = services.queue.journal
         watcher = FolderWatcher(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import audio
 from tests.support.gui_helpers import (  # noqa: F401 (fixtures)
     GUI_MARKS,
     dialogs_rec,
@@ -26,15 +27,8 @@ pytestmark = GUI_MARKS
 SETTLE_S = 1.5
 
 
-def _copy_slowly(source: Path, target: Path, done: list[float], pieces: int = 5, pause_s: float = 0.3) -> None:
-    data = source.read_bytes()
-    step = len(data) // pieces + 1
-    with open(target, "wb") as f:
-        for i in range(0, len(data), step):
-            f.write(data[i : i + step])
-            f.flush()
-            time.sleep(pause_s)
-    done.append(time.monotonic())
+def _copy_slowly(source: Path, target: Path, done: list[float]) -> None:
+    done.append(audio.copy_slowly(source, target, pause_s=0.3))  # on a thread: the window keeps running
 
 
 # fmt: off

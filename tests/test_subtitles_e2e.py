@@ -17,6 +17,7 @@ import pytest
 
 from nemo_desk import cli
 from nemo_desk.app import build_services
+from nemo_desk.cli_options import subtitle_rules_refused
 from tests.support import audio, truth
 from tools.train_tiny import synth
 
@@ -70,7 +71,7 @@ def test_profile_and_flags_reach_the_pipeline(app_home) -> None:
                                           "--fps", "50", "--txt-timestamps"])
     services = build_services()
     try:
-        cli._apply_subtitle_rules(args, services, cli.TerminalReporter(io.StringIO()))
+        assert not subtitle_rules_refused(args, services, cli.TerminalReporter(io.StringIO()), io.StringIO())
         assert services.pipeline.rules == CueRules(**{**PROFILES["social"].__dict__, "max_cps": 15.0, "fps": 50.0})
         assert services.pipeline.txt_timestamps is True
     finally:

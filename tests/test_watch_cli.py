@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support import audio
 
 REPO = Path(__file__).resolve().parents[1]
 SETTLE_S = 3.0
@@ -64,18 +65,6 @@ class Watch:
         return "\n".join(line for _, line in self.lines)
 
 
-def _copy_slowly(source: Path, target: Path, pieces: int = 5, pause_s: float = 0.5) -> float:
-    """Like a copy from a slow card: written in pieces, the file growing all along."""
-    data = source.read_bytes()
-    step = len(data) // pieces + 1
-    with open(target, "wb") as f:
-        for i in range(0, len(data), step):
-            f.write(data[i : i + step])
-            f.flush()
-            time.sleep(pause_s)
-    return time.monotonic()
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C is simulated with SIGINT")
 def test_a_slowly_copied_file_is_transcribed_once_the_rest_ignored_and_the_batch_summed_up(
     tmp_path, tiny_steered, speech_dir
@@ -100,7 +89,7 @@ def test_a_slowly_copied_file_is_transcribed_once_the_rest_ignored_and_the_batch
     watch = Watch(home, *args)
     watch.wait_for("Watching", timeout=120)
 
-    copied = _copy_slowly(speech_dir / "hello.wav", inbox / "meeting.wav")
+    copied = audio.copy_slowly(speech_dir / "hello.wav", inbox / "meeting.wav")
     queued = watch.wait_for("queued:", timeout=60)
     finished = watch.wait_for("Batch finished:", timeout=300)
     time.sleep(SETTLE_S + 1)  # the transcript now lies in the inbox too: it must not be taken

@@ -248,3 +248,19 @@ def envelope_correlation(decoded: np.ndarray, source: np.ndarray, max_lag_s: flo
         if corr > best[0]:
             best = (corr, lag / SAMPLE_RATE)
     return best
+
+
+def copy_slowly(source: str | os.PathLike[str], target: str | os.PathLike[str], pieces: int = 5,
+                pause_s: float = 0.5) -> float:
+    """Like a copy from a slow card: written in pieces, the file growing all along. Returns
+    when the last piece was written (time.monotonic())."""
+    import time
+
+    data = Path(source).read_bytes()
+    step = len(data) // pieces + 1
+    with open(target, "wb") as f:
+        for i in range(0, len(data), step):
+            f.write(data[i : i + step])
+            f.flush()
+            time.sleep(pause_s)
+    return time.monotonic()
