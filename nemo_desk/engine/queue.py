@@ -162,24 +162,30 @@ class JobQueue:
         """Unfinished jobs that a live process (a window, another command) owns: pid -> count."""
         busy: dict[int, int] = {}
         for row in self._safe("jobs") or []:
-            if row["state"] in UNFINISHED and row["owner"] and row["owner"] != self.owner and _owner_alive(row["owner"]):
-                pid = int(row["owner"].split(":")[0])
+            if (pid := self._busy_pid(row)) is not None:
                 busy[pid] = busy.get(pid, 0) + 1
         return busy
+
+    def _busy_pid(self, row: dict) -> int | None:
+        """The pid of the live process (not this one) that owns an unfinished row, else None."""
+        owner = row["owner"]
+        if row["state"] in UNFINISHED and owner and owner != self.owner and _owner_alive(owner):
+            return int(owner.split(":")[0])
+        return None
 
     def restore(self) -> Restored:
         """The one resume policy: every unfinished job of every earlier run, oldest first,
         unless a live process owns it; rows this version cannot read are marked failed."""
         found = Restored()
         rows = self._safe("jobs") or []
-        busy: dict[str, int] = {}
+        busy: dict[int, int] = {}
         batches: set[str] = set()
         seen: set[str] = set()
         for row in rows:
             if row["state"] not in UNFINISHED or row["owner"] == self.owner:
                 continue
-            if row["owner"] and _owner_alive(row["owner"]):
-                busy[row["owner"].split(":")[0]] = busy.get(row["owner"].split(":")[0], 0) + 1
+            if (pid := self._busy_pid(row)) is not None:
+                busy[pid] = busy.get(pid, 0) + 1
                 continue
             try:
                 job = job_from_json(row["job_json"])
