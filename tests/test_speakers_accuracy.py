@@ -98,14 +98,14 @@ def encoder_card() -> dict:
     return json.loads(ENCODER.with_suffix(".json").read_text(encoding="utf-8"))
 
 
-# Measured before committing (the card has the held-out figures): the tiny encoder, trained
-# for 33 minutes on two loaded cores, tells these two voices apart when told there are three
-# (0.97 of the words) but not well enough to count them: it finds two. Strict: the day it
-# passes, this mark must go.
-ALIKE_VOICES = pytest.mark.xfail(strict=True, reason="en-029+m2 p41 and en-gb+m4 p53 counted as one speaker")
+# Measured before committing with the encoder trained for 70 more minutes (its card): with
+# the count estimated the tuning conversations (seeds 600-613, not these) get the count right
+# in 11 of 14, and the errors left are a voice split in two. Here one of the four voices is
+# split (5 found, 0.93 of the words). Strict: the day it passes, this mark must go.
+SPLIT_VOICE = pytest.mark.xfail(strict=True, reason="one of the four voices split in two: 5 speakers found")
 
 
-@pytest.mark.parametrize("n, seed", [(2, 201), pytest.param(3, 202, marks=ALIKE_VOICES), (4, 203)])
+@pytest.mark.parametrize("n, seed", [(2, 201), (3, 202), pytest.param(4, 203, marks=SPLIT_VOICE)])
 def test_a_conversation_gets_its_speakers_right(n, seed, tmp_path, encoder_card):
     """Three minutes, dozens of turns, the count estimated (`--speakers auto`)."""
     conv = conversations.conversation(seed, 180.0, n)
@@ -135,9 +135,8 @@ def test_a_given_count_is_used(tmp_path, encoder_card):
 
 
 def test_labels_hold_from_start_to_end_of_a_long_recording(tmp_path, encoder_card):
-    """Ten minutes among four people, diarized in one job by the app's loaded encoder (the
-    count given, as `--speakers 4` does: the tiny encoder's count estimate is the weak part,
-    measured by the tests above): one mapping of labels to speakers, fixed on the whole
+    """Ten minutes among four people, diarized in one job by the app's loaded encoder, the
+    count estimated (as `--speakers auto` does): all four found, and one mapping of labels to speakers, fixed on the whole
     file, is right in every 2-minute stretch (a speaker who came back later with a new
     label would fail there)."""
     from nemo_desk.core.transcript import Segment, Transcript, Word
@@ -149,7 +148,7 @@ def test_labels_hold_from_start_to_end_of_a_long_recording(tmp_path, encoder_car
     loaded = load(ENCODER, tmp_path / "home")
     words = tuple(Word(w.word, w.start, w.end) for w in conv.words)
     t = Transcript([Segment(" ".join(w.text for w in words), 0.0, conv.duration, words)], conv.duration)
-    result = assign_speakers(t, diarize_array(loaded, conv.audio, count=4))
+    result = assign_speakers(t, diarize_array(loaded, conv.audio))
     labelled = [(w.start, w.end, w.speaker) for w in result.words]
     whole = conversations.score(conv, labelled)
     report("10 minutes", whole)
