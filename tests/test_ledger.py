@@ -41,6 +41,32 @@ def test_two_processes_writing_at_once_lose_no_record(tmp_path: Path) -> None:
             assert entry is not None and entry.size == len(f"{tmp_path / name} {i}".encode())
 
 
+def test_a_new_file_opened_while_another_process_writes_to_it_waits_instead_of_failing(tmp_path: Path) -> None:
+    # Two processes opening the same new file: one holds the write lock while the other
+    # switches the file to WAL. SQLite answers that switch "database is locked" at once,
+    # without its busy handler, so the first run of the app with two windows (or a window
+    # and the CLI) lost its ledger for the session. A writer holding the lock is the same.
+    import sqlite3
+    import threading
+
+    from nemo_desk.core.sqlite_db import connect
+    from nemo_desk.export.ledger import SCHEMA, SCHEMA_VERSION
+
+    db = tmp_path / "outputs.db"
+    other = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE IF NOT EXISTS warmup (x)")
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.4, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        opened = connect(db, SCHEMA, SCHEMA_VERSION)
+    finally:
+        release.join()
+        other.close()
+    assert opened.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    opened.close()
+
+
 def test_a_write_touches_one_row_not_the_whole_ledger(tmp_path: Path) -> None:
     ledger = OutputLedger(tmp_path / "outputs.db")
     ledger.record_many([(tmp_path / f"x{i}.srt", b"x") for i in range(3000)])

@@ -20,6 +20,9 @@ from typing import Callable
 
 from nemo_desk.core.errors import is_disk_full_os
 
+# How long a statement waits for another process's write before failing.
+BUSY_TIMEOUT_S = 10.0
+
 # Brings an older schema (its PRAGMA user_version is passed) up to the current one, inside
 # a transaction that `connect` commits.
 Migrate = Callable[[sqlite3.Connection, int], None]
@@ -44,9 +47,9 @@ def connect(path: Path, schema: str, version: int, migrate: Migrate | None = Non
     """An open, checked connection with the current schema (autocommit; callers that use
     it from several threads serialise the calls with their own lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+    db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(db)
         # FULL: a committed write survives a power cut, not only a crash of this process.
         db.execute("PRAGMA synchronous=FULL")
         check = db.execute("PRAGMA quick_check").fetchall()
@@ -70,6 +73,28 @@ def connect(path: Path, schema: str, version: int, migrate: Migrate | None = Non
         db.close()
         raise
     return db
+
+
+def _is_busy(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """Switching a new file to WAL needs an exclusive lock, and when another process is
+    opening the same new file SQLite answers "database is locked" at once instead of
+    calling the busy handler (waiting could deadlock the two). Retried here for as long as
+    the connection's own busy timeout: the other process finishes its switch in
+    milliseconds, after which the statement is a no-op."""
+    import tenacity  # here: sqlite_db is not on the path to the first window
+
+    for attempt in tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_busy), stop=tenacity.stop_after_delay(BUSY_TIMEOUT_S),
+            wait=tenacity.wait_random(0.01, 0.1), reraise=True):
+        with attempt:
+            db.execute("PRAGMA journal_mode=WAL")
 
 
 def set_aside(path: Path) -> Path:
