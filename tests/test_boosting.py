@@ -161,6 +161,29 @@ def test_a_model_nemo_cannot_boost_says_so_once_and_runs_without(root, noisy):
     assert boosting.applied(loaded) == ()
 
 
+def test_a_tdt_model_that_decodes_with_beam_search_is_boosted_too(root, noisy):
+    """malsd_batch: NeMo wrote its beam options back into model.cfg as enum names, which it
+    then refused ("LATE is not a valid PruningMode"), so boosting said "not available"."""
+    from omegaconf import open_dict
+
+    loaded = _load(truth.MODEL, root, "digits-beam")
+    cfg = loaded.model.cfg.decoding
+    with open_dict(cfg):
+        cfg.strategy = "malsd_batch"
+        cfg.beam.beam_size = 4
+    loaded.model.change_decoding_strategy(cfg, verbose=False)
+    audio, _ = noisy
+    opts = TranscribeOptions(chunk_seconds=20, batch_size=2)
+    plain = transcribe_array(loaded, audio, opts)
+    events: list = []
+    boosted = transcribe_array(loaded, audio, TranscribeOptions(chunk_seconds=20, batch_size=2, boost=(WORD,)),
+                               observer=events.append)
+    assert _logs(events, "warning") == []
+    assert type(loaded.model.decoding.decoding).__name__ == "BeamBatchedTDTInfer"
+    assert [w[0] for w in _words(boosted)].count(WORD) > [w[0] for w in _words(plain)].count(WORD)
+    assert _words(transcribe_array(loaded, audio, opts)) == _words(plain)  # the next job is plain again
+
+
 def test_a_boosted_call_that_fails_is_retried_without_boosting(digits, noisy):
     audio = noisy[0][: 16000 * 12]
     calls: list[bool] = []

@@ -137,6 +137,7 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
     with open_dict(cfg):
         if section not in cfg or cfg[section] is None:
             cfg[section] = {}
+        _mend_enum_names(cfg[section])
         original = _ORIGINAL.setdefault(model, {
             "tree": copy.deepcopy(cfg[section].get("boosting_tree")),
             "alpha": cfg[section].get("boosting_tree_alpha", 0.0),
@@ -170,6 +171,19 @@ def _configure(loaded: LoadedModel, setup: _Setup | None) -> None:
             _fit_aed_vocabulary(model, _tree(setup, 1.0))
     if not loaded.cuda_graphs:  # a new decoder starts with NeMo's default (graphs on)
         set_cuda_graphs(loaded, False)
+
+
+# NeMo writes the beam's enum options back into model.cfg as the enums' names ("LATE"),
+# which its own parser then refuses ("LATE is not a valid PruningMode"): every
+# change_decoding_strategy from model.cfg after the first failed for malsd_batch TDT.
+_ENUM_OPTIONS = ("pruning_mode", "blank_lm_score_mode")
+
+
+def _mend_enum_names(section: Any) -> None:
+    for key in _ENUM_OPTIONS:
+        value = section.get(key)
+        if isinstance(value, str):
+            section[key] = value.lower()
 
 
 def _unboosted(cfg: Any, section: str, original: dict) -> Any:
