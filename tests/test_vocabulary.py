@@ -47,8 +47,11 @@ def test_unreadable_boost_files_say_why_in_one_line(tmp_path, make, words):
 
 
 def test_strengths_grow_and_an_unknown_name_is_the_default():
-    alphas = [STRENGTHS[s][0] for s in ("weak", "normal", "strong")]
-    assert alphas == sorted(alphas) and len(set(alphas)) == 3
+    # Each step boosts at least as hard in every value (alpha, score, depth, the check's
+    # allowed deficit) and harder in one.
+    steps = [STRENGTHS[s] for s in ("weak", "normal", "strong")]
+    for gentle, harder in zip(steps, steps[1:]):
+        assert all(h >= g for g, h in zip(gentle, harder)) and harder != gentle
     assert strength_values("bogus") == STRENGTHS["normal"]
 
 
