@@ -44,7 +44,7 @@ def _full_nemo(cls: str, config: str, name: str) -> Path:
 
 
 def _sortformer_nemo() -> Path:
-    return _full_nemo("SortformerEncLabelModel", "sortformer_config", "sortformer-full-streaming.nemo")
+    return _full_nemo("SortformerEncLabelModel", "sortformer_config", "sortformer-full-streaming-v2.1.nemo")
 
 
 def _titanet_nemo() -> Path:

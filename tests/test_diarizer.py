@@ -15,7 +15,8 @@ import torch
 
 from nemo_desk.core.cancel import CancelToken, Cancelled
 from nemo_desk.core.events import Progress
-from nemo_desk.engine.diarizer import diarize_array
+from nemo_desk.engine import diarizer
+from nemo_desk.engine.diarizer import diarize_array, streaming_features
 from nemo_desk.engine.loader import load_from_folder
 from nemo_desk.engine.store import ModelStore
 from nemo_desk.locks.fileops import FileOps
@@ -121,6 +122,50 @@ def test_each_step_sees_a_bounded_window_whatever_the_length(sortformer, monkeyp
     bound = mods.spkcache_len + mods.fifo_len + mods.chunk_len + mods.chunk_left_context + mods.chunk_right_context + 1
     assert len(seen) >= 15 and max(seen) <= bound < 100
     assert max(seen[len(seen) // 2:]) == max(seen)  # full by the middle, and no growth after
+
+
+def _count_feature_passes(model, monkeypatch) -> list[int]:
+    """Samples given to each feature pass."""
+    passes: list[int] = []
+    real = model.process_signal
+
+    def spy(audio_signal, audio_signal_length):
+        passes.append(int(audio_signal.shape[1]))
+        return real(audio_signal=audio_signal, audio_signal_length=audio_signal_length)
+
+    monkeypatch.setattr(model, "process_signal", spy)
+    return passes
+
+
+def test_a_long_files_features_come_in_pieces_equal_to_one_pass(sortformer, monkeypatch):
+    """The streaming v2.1 model normalises nothing per file ("NA"), so its features are
+    computed a piece at a time (the whole spectrum of a 60-minute file was the memory
+    peak) and must equal one pass over the file, frame for frame."""
+    model = sortformer.model
+    monkeypatch.setattr(model.preprocessor.featurizer, "normalize", "NA")
+    audio = _audio(7.37, seed=2)
+    passes = _count_feature_passes(model, monkeypatch)
+    with torch.inference_mode():
+        pieces, n = streaming_features(model, audio, piece_s=2.0)
+        assert len(passes) == 4 and max(passes) < 2.2 * SR  # 2 s pieces with a short margin
+        whole, m = streaming_features(model, audio, piece_s=60.0)
+    assert len(passes) == 5 and passes[-1] == len(audio)
+    assert int(n) == int(m) == pieces.shape[2] == whole.shape[2]
+    assert torch.allclose(pieces, whole, atol=1e-4), float((pieces - whole).abs().max())
+    # ... and so the speakers: the whole streaming run gives the same probabilities.
+    monkeypatch.setattr(diarizer, "FEATURE_PIECE_S", 2.0)
+    a = diarize_array(sortformer, audio).probs
+    monkeypatch.setattr(diarizer, "FEATURE_PIECE_S", 60.0)
+    assert np.allclose(a, diarize_array(sortformer, audio).probs, atol=1e-4)
+
+
+def test_features_normalised_per_file_are_computed_in_one_pass(sortformer, monkeypatch):
+    """Per-feature normalisation uses the whole file's statistics: pieces would differ."""
+    assert str(sortformer.model.preprocessor.featurizer.normalize) == "per_feature"
+    passes = _count_feature_passes(sortformer.model, monkeypatch)
+    with torch.inference_mode():
+        streaming_features(sortformer.model, _audio(5.0), piece_s=2.0)
+    assert passes == [5 * SR]
 
 
 def test_no_manifest_or_temp_folder_for_arrays(sortformer, monkeypatch):

@@ -32,6 +32,10 @@ SAMPLE_RATE = 16000
 # as its card's offline use does; longer files go through the streaming steps.
 OFFLINE_MAX_S = 90.0
 EMBED_BATCH = 32  # windows per TitaNet call
+# Sortformer's features are computed this much audio at a time where they depend only on
+# nearby samples: the whole file at once held its spectrogram (about 1.5 GB an hour) at
+# the peak, so memory grew with length (5 min 1.6 GB, 60 min 3.2 GB: benchmarks/diarize.py).
+FEATURE_PIECE_S = 60.0
 
 
 def cache_key(loaded: LoadedModel, count: int | None, num_samples: int) -> str:
@@ -79,9 +83,8 @@ def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: Ob
             cancel.raise_if_cancelled()
             preds = model.forward(audio_signal=signal, audio_signal_length=length)
             return Diarization(preds[0, :n_frames].float().cpu().numpy(), FRAME_S)
-        feats, feat_len = model.process_signal(audio_signal=signal, audio_signal_length=length)
         del signal
-        feats = feats[:, :, : int(feat_len.max())]
+        feats, feat_len = streaming_features(model, audio)
         mods = model.sortformer_modules
         state = mods.init_streaming_state(batch_size=1, async_streaming=model.async_streaming, device=model.device)
         total = torch.zeros((1, 0, mods.n_spk), device=model.device)
@@ -94,6 +97,37 @@ def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: Ob
                 total_preds=total, left_offset=left, right_offset=right)
             observer(Progress(Stage.DIARIZING, min(duration, total.shape[1] * FRAME_S), duration))
         return Diarization(total[0, :n_frames].float().cpu().numpy(), FRAME_S)
+
+
+def streaming_features(model: Any, audio: np.ndarray, piece_s: float = FEATURE_PIECE_S) -> tuple[Any, Any]:
+    """Sortformer's input features for its streaming steps, (1, feats, frames) and their
+    length, equal to one pass over the whole file. Where the features depend only on the
+    samples near each frame (a streaming model without per-file normalisation, as the
+    streaming v2.1 model's "NA"),
+    they are computed in pieces with a margin of real audio on each side, so the spectrum
+    of the whole file is never held at once."""
+    import torch
+
+    feat = model.preprocessor.featurizer
+    hop, n = int(feat.hop_length), len(audio)
+    piece = max(1, int(piece_s * SAMPLE_RATE) // hop) * hop
+    # Outside streaming mode NeMo scales the file by its loudest sample first: not local.
+    whole = not model.streaming_mode or str(feat.normalize) in ("per_feature", "all_features") or n <= piece
+    length = torch.tensor([n], device=model.device)
+    if whole:
+        feats, feat_len = model.process_signal(audio_signal=torch.from_numpy(audio)[None].to(model.device),
+                                               audio_signal_length=length)
+        return feats[:, :, : int(feat_len.max())], feat_len
+    margin = math.ceil(feat.n_fft / hop) * hop  # covers a frame's window and the pre-emphasis
+    total = int(feat.get_seq_len(length.cpu())[0])
+    parts = []
+    for start in range(0, n, piece):
+        a, b = max(0, start - margin), min(n, start + piece + margin)
+        feats, _ = model.process_signal(audio_signal=torch.from_numpy(audio[a:b])[None].to(model.device),
+                                        audio_signal_length=torch.tensor([b - a], device=model.device))
+        first = (start - a) // hop
+        parts.append(feats[:, :, first : first + min(piece // hop, total - start // hop)])
+    return torch.cat(parts, dim=2), torch.tensor([total], device=model.device)
 
 
 def _embeddings(model: Any, audio: np.ndarray, count: int | None, cancel: CancelToken,

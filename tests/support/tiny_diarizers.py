@@ -34,7 +34,9 @@ def sortformer_config(full_size: bool = False, streaming: bool = True) -> dict:
         "sample_rate": 16000, "max_num_of_spks": 4, "pil_weight": 0.5, "ats_weight": 0.5,
         "streaming_mode": streaming,
         "model_defaults": {"fc_d_model": d_model, "tf_d_model": tf_d},
-        "preprocessor": dict(MEL, features=feats),
+        # The streaming v2.1 model normalises nothing per file ("NA"; what converters of its
+        # .nemo read to tell it from v1), which lets the app compute its features in pieces.
+        "preprocessor": dict(MEL, features=feats, normalize="NA") if full_size else dict(MEL, features=feats),
         "sortformer_modules": {
             "_target_": "nemo.collections.asr.modules.sortformer_modules.SortformerModules",
             "num_spks": 4, "dropout_rate": 0.5, "fc_d_model": d_model, "tf_d_model": tf_d,
