@@ -5,6 +5,7 @@ streaming Sortformer and the embedding path (TitaNet-Large's shape, windows clus
     .venv/bin/python benchmarks/diarize.py                 # 5 and 60 minutes (long on 2 cores)
     .venv/bin/python benchmarks/diarize.py --minutes 1 3   # a quick look
     .venv/bin/python benchmarks/diarize.py --minutes 1 --tiny   # the trained tiny encoder, seconds
+    .venv/bin/python benchmarks/diarize.py --features-only      # Sortformer's features: pieces vs one pass
 
 As the other benchmarks, the figures are ratios against a reference measured in the same
 run (the machine is shared; absolute seconds do not compare between runs): diarization
@@ -94,7 +95,15 @@ def child(kind: str, nemo: str, wav: str) -> dict:
     with tempfile.TemporaryDirectory() as home:
         loaded = load_from_folder(ModelStore(Path(home), FileOps()).import_local(Path(nemo)), "cpu")
         started = time.perf_counter()
-        if kind != "transcribe":
+        if kind.startswith("features-"):  # Sortformer's input features alone: in pieces, or one pass
+            import torch
+
+            from nemo_desk.engine import diarizer
+
+            piece_s = diarizer.FEATURE_PIECE_S if kind == "features-pieces" else 1e9
+            with torch.inference_mode():
+                diarizer.streaming_features(loaded.model, audio, piece_s=piece_s)
+        elif kind != "transcribe":
             from nemo_desk.engine.diarizer import diarize_array
 
             diarize_array(loaded, audio)
@@ -113,6 +122,8 @@ def main() -> None:
     parser.add_argument("--no-asr", action="store_true", help="diarization only")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each kind and length (medians)")
     parser.add_argument("--no-embedding", action="store_true", help="Sortformer only")
+    parser.add_argument("--features-only", action="store_true",
+                        help="Sortformer's input features only, in pieces and in one pass (memory)")
     parser.add_argument("--tiny", action="store_true",
                         help="the trained tiny encoder and digits model of tests/data instead of full sizes")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -122,7 +133,9 @@ def main() -> None:
         return
     from benchmarks.fixtures import build_model, speech_wav
 
-    if args.tiny:
+    if args.features_only:
+        runs = [(kind, str(_sortformer_nemo())) for kind in ("features-pieces", "features-whole")]
+    elif args.tiny:
         data = REPO / "tests" / "data"
         runs = [("embedding", str(data / "speakers-titanet.nemo"))]
         if not args.no_asr:
@@ -147,7 +160,8 @@ def main() -> None:
     summary = ratios(medians(results))
     for row in summary:
         print(json.dumps(row), flush=True)
-    out = REPO / "benchmarks" / "results" / ("diarize-tiny.json" if args.tiny else "diarize.json")
+    name = "diarize-features.json" if args.features_only else "diarize-tiny.json" if args.tiny else "diarize.json"
+    out = REPO / "benchmarks" / "results" / name
     out.write_text(json.dumps({"runs": results, "ratios": summary}, indent=2) + "\n")
 
 
