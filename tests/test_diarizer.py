@@ -155,8 +155,10 @@ def test_a_long_files_features_come_in_pieces_equal_to_one_pass(sortformer, monk
     # ... and so the speakers: the whole streaming run gives the same probabilities.
     monkeypatch.setattr(diarizer, "FEATURE_PIECE_S", 2.0)
     a = diarize_array(sortformer, audio).probs
+    assert len(passes) == 9
     monkeypatch.setattr(diarizer, "FEATURE_PIECE_S", 60.0)
     assert np.allclose(a, diarize_array(sortformer, audio).probs, atol=1e-4)
+    assert len(passes) == 10
 
 
 def test_features_normalised_per_file_are_computed_in_one_pass(sortformer, monkeypatch):

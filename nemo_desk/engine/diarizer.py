@@ -99,7 +99,7 @@ def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: Ob
         return Diarization(total[0, :n_frames].float().cpu().numpy(), FRAME_S)
 
 
-def streaming_features(model: Any, audio: np.ndarray, piece_s: float = FEATURE_PIECE_S) -> tuple[Any, Any]:
+def streaming_features(model: Any, audio: np.ndarray, piece_s: float | None = None) -> tuple[Any, Any]:
     """Sortformer's input features for its streaming steps, (1, feats, frames) and their
     length, equal to one pass over the whole file. Where the features depend only on the
     samples near each frame (a streaming model without per-file normalisation, as the
@@ -110,7 +110,7 @@ def streaming_features(model: Any, audio: np.ndarray, piece_s: float = FEATURE_P
 
     feat = model.preprocessor.featurizer
     hop, n = int(feat.hop_length), len(audio)
-    piece = max(1, int(piece_s * SAMPLE_RATE) // hop) * hop
+    piece = max(1, int((piece_s or FEATURE_PIECE_S) * SAMPLE_RATE) // hop) * hop
     # Outside streaming mode NeMo scales the file by its loudest sample first: not local.
     whole = not model.streaming_mode or str(feat.normalize) in ("per_feature", "all_features") or n <= piece
     length = torch.tensor([n], device=model.device)
