@@ -77,13 +77,11 @@ def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: Ob
     duration = len(audio) / SAMPLE_RATE
     n_frames = math.ceil(duration / FRAME_S)
     with torch.inference_mode():
-        signal = torch.from_numpy(audio)[None].to(model.device)
-        length = torch.tensor([len(audio)], device=model.device)
         if not model.streaming_mode and duration <= OFFLINE_MAX_S:
             cancel.raise_if_cancelled()
-            preds = model.forward(audio_signal=signal, audio_signal_length=length)
+            preds = model.forward(audio_signal=torch.from_numpy(audio)[None].to(model.device),
+                                  audio_signal_length=torch.tensor([len(audio)], device=model.device))
             return Diarization(preds[0, :n_frames].float().cpu().numpy(), FRAME_S)
-        del signal
         feats, feat_len = streaming_features(model, audio)
         mods = model.sortformer_modules
         state = mods.init_streaming_state(batch_size=1, async_streaming=model.async_streaming, device=model.device)
@@ -103,9 +101,8 @@ def streaming_features(model: Any, audio: np.ndarray, piece_s: float | None = No
     """Sortformer's input features for its streaming steps, (1, feats, frames) and their
     length, equal to one pass over the whole file. Where the features depend only on the
     samples near each frame (a streaming model without per-file normalisation, as the
-    streaming v2.1 model's "NA"),
-    they are computed in pieces with a margin of real audio on each side, so the spectrum
-    of the whole file is never held at once."""
+    streaming v2.1 model's "NA") they are computed in pieces with a margin of real audio
+    on each side, so the spectrum of the whole file is never held at once."""
     import torch
 
     feat = model.preprocessor.featurizer
