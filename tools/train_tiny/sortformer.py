@@ -23,6 +23,10 @@ Trained offline (whole crops); saved as a streaming model (the app drives NeMo's
 streaming steps with the speaker cache). The held-out figures (conversations of speakers
 never heard: frame accuracy and words with the right speaker through the app's own
 diarize path) go into the card. CI never runs this.
+
+Measured (tools/train_tiny/sortformer-run.json, 20 + 40 minutes on 2 cores): 0.86 frame
+accuracy in training, but 2 speakers found in every held-out talk and 0.31-0.57 of the
+words right, whole or streamed. Not shipped: it needs far longer training (a GPU).
 """
 
 from __future__ import annotations
