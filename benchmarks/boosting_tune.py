@@ -61,13 +61,12 @@ def main(argv=None) -> int:
     from tests.support import truth
 
     torch.set_num_threads(a.threads)
-    if a.snr is not None:
-        effect.SNR_DB = a.snr  # effect._recording reads it
+    snr = effect.SNR_DB if a.snr is None else a.snr
     folder = Path(tempfile.mkdtemp(prefix="boost-tune-")) / "digits"
     unpack_nemo(truth.MODEL, folder, FileOps())
     loaded = load_from_folder(folder, "cpu")
-    spoken = [effect._recording(s, 16, with_word=True) for s in a.spoken_seeds]
-    absent = [effect._recording(s, 16, with_word=False) for s in a.absent_seeds]
+    spoken = [effect._recording(s, 16, with_word=True, snr_db=snr) for s in a.spoken_seeds]
+    absent = [effect._recording(s, 16, with_word=False, snr_db=snr) for s in a.absent_seeds]
     word = effect.WORD
     said = sum(w.word == word for r in spoken for w in r.words)
 
@@ -80,7 +79,7 @@ def main(argv=None) -> int:
     ins0 = sum(effect._score(r, h)[2] for r, h in zip(spoken, base_spoken))
     abs0 = sum([w for w, _, _ in h].count(word) for h in base_absent)
     m0 = sum(len(m) for m in missed0)
-    print(f"noise bed {effect.SNR_DB:g} dB; said {word} {said}x; un-boosted: {m0} missed, {other0} other errors, "
+    print(f"noise bed {snr:g} dB; said {word} {said}x; un-boosted: {m0} missed, {other0} other errors, "
           f"{ins0} + {abs0} written where not said", flush=True)
     rows = []
     settings = list(vocabulary.STRENGTHS) if a.strengths else a.grid
@@ -106,8 +105,8 @@ def main(argv=None) -> int:
         print(f"{setting:>14}  fixed {fixed:2d}/{m0}  broke {broke}  other {other0}->{other1}  "
               f"false {ins0}+{abs0} -> {ins1}+{abs1}{checked}", flush=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps({"snr_db": effect.SNR_DB, "said": said, "spoken_seeds": a.spoken_seeds, "absent_seeds": a.absent_seeds,
-                                 "rows": rows}, indent=1), encoding="utf-8")
+    a.out.write_text(json.dumps({"snr_db": snr, "said": said, "spoken_seeds": a.spoken_seeds,
+                                 "absent_seeds": a.absent_seeds, "rows": rows}, indent=1), encoding="utf-8")
     return 0
 
 

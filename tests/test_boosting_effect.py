@@ -38,7 +38,7 @@ def digits(tmp_path_factory):
     return load_from_folder(folder, "cpu")
 
 
-def _recording(seed: int, n: int, with_word: bool) -> synth.Utterance:
+def _recording(seed: int, n: int, with_word: bool, snr_db: float = SNR_DB) -> synth.Utterance:
     rng = np.random.default_rng(seed)
     speakers = synth.random_speakers(rng, 6, synth.TRAIN_VOICES)
     banks = synth.clip_banks(speakers)
@@ -49,7 +49,7 @@ def _recording(seed: int, n: int, with_word: bool) -> synth.Utterance:
             words.insert(int(rng.integers(0, len(words) + 1)), WORD)
         utts.append(synth.compose(words, banks[i % len(banks)], rng))
     rec = synth.join(utts, [0.8] * (n - 1), lead_s=0.3)
-    noisy = synth.noise_bed(rec.audio, SNR_DB, np.random.default_rng(seed + 1))
+    noisy = synth.noise_bed(rec.audio, snr_db, np.random.default_rng(seed + 1))
     return synth.Utterance(noisy, rec.text, rec.words, rec.speaker)
 
 

@@ -44,8 +44,8 @@ def test_two_processes_writing_at_once_lose_no_record(tmp_path: Path) -> None:
 def test_a_new_file_opened_while_another_process_writes_to_it_waits_instead_of_failing(tmp_path: Path) -> None:
     # Two processes opening the same new file: one holds the write lock while the other
     # switches the file to WAL. SQLite answers that switch "database is locked" at once,
-    # without its busy handler, so the first run of the app with two windows (or a window
-    # and the CLI) lost its ledger for the session. A writer holding the lock is the same.
+    # without its busy handler, so a window and the CLI started together on a new profile
+    # lost the ledger for the session. A writer holding the lock is the same.
     import sqlite3
     import threading
 

@@ -51,10 +51,11 @@ from tools.train_tiny import conversations, speakers, synth
 FRAME_S = 0.08
 MAX_SPK = 4
 CROP_S = (8.0, 16.0)
-# Streaming steps matched to what training showed the model (8-16 s crops): a 8 s speaker
-# cache, 2 s FIFO and 2 s chunks. The tests' tiny config (1.3 s of cache, 0.5 s chunks,
-# chosen so a few seconds make many steps) gave this model too little context to tell
-# voices apart: the first run (saved with it) found one speaker in every held-out talk.
+# Streaming steps matched to what training showed the model (8-16 s crops): an 8 s speaker
+# cache, 2 s FIFO and 2 s chunks, not the tests' tiny config (1.3 s of cache, 0.5 s chunks,
+# chosen so a few seconds make many steps). Suspected after the first run (saved with the
+# tiny config) found one speaker everywhere; the second run scores the same whole as
+# streamed, so the context was not what it lacked.
 TRAINED_STREAMING = {"spkcache_len": 100, "fifo_len": 25, "chunk_len": 25, "chunk_right_context": 3,
                      "chunk_left_context": 1, "spkcache_update_period": 40}
 HELD_OUT = [(2, 101), (3, 102), (4, 103), (2, 303), (3, 302)]  # as the TitaNet-style encoder's card
