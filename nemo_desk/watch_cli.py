@@ -5,8 +5,9 @@ file that appears (and those already there that were never queued) is transcribe
 has stopped growing (engine/watch.py), with the same options as `transcribe`. Files that
 arrive while a batch runs join it; the computer is kept awake while it runs and a summary
 line ends it. What was queued is remembered in the journal, so a restart does not
-transcribe it again. Ctrl+C stops after the current chunk (the file resumes with
-`nemo-desk transcribe --resume`); it runs until then.
+transcribe it again. Ctrl+C stops after the current chunk; the next watch of the same
+folders continues that file first (with the options it was started with, from the chunk it
+reached), as `nemo-desk transcribe --resume` would. It runs until stopped.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def run_watch(
             f"Watching {', '.join(map(str, folders))}: audio and video files not transcribed before, and new "
             "ones once they have stopped growing, are transcribed (Ctrl+C to stop)"
         )
+        if (fatal := _continue_interrupted(services, watcher, reporter, cancel, batch)) is not None:
+            return fatal
         while not cancel.cancelled:
             ready = watcher.poll()
             if not ready:
@@ -107,14 +110,29 @@ def run_watch(
                 return fatal
         batch.end()
         reporter.line(
-            "Stopped watching. Finished files are kept; an interrupted one continues with: "
-            "nemo-desk transcribe --resume"
+            "Stopped watching. Finished files are kept; an interrupted one continues when these folders "
+            "are watched again (or with: nemo-desk transcribe --resume)"
         )
         return EXIT_CANCELLED
     finally:
         batch.release()
         signal.signal(signal.SIGINT, previous)
         services.close()
+
+
+def _continue_interrupted(services, watcher: FolderWatcher, reporter, cancel: CancelToken, batch: CliBatch):
+    """Files of these folders that an earlier run left unfinished (Ctrl+C, a crash, a shut
+    down PC): the watcher will not queue them again (they were queued), so they run first,
+    from their journal. Files elsewhere are left for `transcribe --resume` or the window."""
+    restored = services.queue.restore(keep=watcher.watches)
+    for note in restored.notes:
+        reporter.line(f"warning: {note}")
+    if not restored.jobs:
+        return None
+    for job in restored.jobs:
+        reporter.line(f"continuing: {job.source}")
+    batch.begin()
+    return run_batch(services, restored.jobs, reporter, cancel, batch.summary)
 
 
 def _nap(sleep: Callable[[float], None], seconds: float, cancel: CancelToken) -> None:

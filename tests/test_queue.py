@@ -263,3 +263,20 @@ def test_a_journal_that_fills_up_mid_run_warns_once_and_the_job_finishes(tmp_pat
     chunk_warnings = [e for e in events if isinstance(e, LogEvent) and e.level == "warning"]
     assert len(chunk_warnings) == 1 and "disk is full" in chunk_warnings[0].message
     queue.close()
+
+
+def test_a_restore_limited_to_some_sources_leaves_the_others_queued_and_unowned(tmp_path):
+    """`nemo-desk watch` continues the interrupted files of its own folders only; the rest
+    stay for `transcribe --resume` or the window, not adopted by the watch."""
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal.open(path, lambda m: None)
+    inbox, elsewhere = Job(source=tmp_path / "inbox" / "a.wav"), Job(source=tmp_path / "desk" / "b.wav")
+    for i, job in enumerate((inbox, elsewhere)):
+        journal.add(job.id, "b", i, str(job.source), job_to_json(job), DEAD_OWNER)
+    queue = JobQueue(journal, StepPipeline())
+    found = queue.restore(keep=lambda source: Path(source).parent.name == "inbox")
+    assert found.jobs == [inbox] and found.notes == []
+    owners = {r["source"]: r["owner"] for r in journal.jobs()}
+    assert owners == {str(inbox.source): queue.owner, str(elsewhere.source): DEAD_OWNER}
+    queue.close()  # gives its unfinished jobs back: a plain resume later takes both
+    assert JobQueue(Journal.open(path, lambda m: None), StepPipeline()).restore().jobs == [inbox, elsewhere]

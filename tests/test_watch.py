@@ -63,6 +63,15 @@ def test_non_media_partial_hidden_and_excluded_files_are_ignored(tmp_path):
     assert is_partial_name("x.MP4.PART") and not is_partial_name("meeting.part2.wav".replace(".part2", " part2"))
 
 
+def test_a_path_is_watched_inside_the_folders_not_beside_them_nor_in_the_excluded_one(tmp_path):
+    inbox, out = tmp_path / "inbox", tmp_path / "inbox" / "transcripts"
+    watcher = FolderWatcher([inbox], exclude=[out])
+    assert watcher.watches(inbox / "a.wav") and watcher.watches(inbox / "day 2" / "b.mp4")
+    assert not watcher.watches(tmp_path / "inbox2" / "a.wav")  # a name that only starts the same
+    assert not watcher.watches(tmp_path / "a.wav") and not watcher.watches(out / "c.wav")
+    assert FolderWatcher([str(inbox) + os.sep]).watches(inbox / "a.wav")  # a folder given with its separator
+
+
 def test_queued_files_are_remembered_across_a_restart_through_the_journal(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

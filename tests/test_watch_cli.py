@@ -132,3 +132,33 @@ def test_watch_refuses_a_file_or_a_missing_folder_in_one_line(tmp_path):
         with pytest.raises(UsageError):
             cli.run(argv, lambda **kw: pytest.fail("nothing may start"), err=err)
         assert said in err.getvalue() and len(err.getvalue().splitlines()) == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C is simulated with SIGINT")
+def test_a_file_interrupted_by_ctrl_c_is_continued_by_the_next_watch_not_forgotten(tmp_path, tiny_steered):
+    """The watcher never queues a file twice, so without this an unattended inbox would skip
+    the interrupted file for good: the next watch of the folder continues it from its chunks."""
+    from tests.test_resume import long_audio, saved_chunks
+
+    inbox, home, out = tmp_path / "inbox", tmp_path / "home", tmp_path / "out"
+    inbox.mkdir()
+    long_audio(inbox / "talk.wav", 60, seed=7)
+    args = (str(inbox), "--model-path", str(tiny_steered), "--device", "cpu", "--format", "srt",
+            "--output-dir", str(out), "--chunk-seconds", "12", "--batch-size", "1",
+            "--settle-seconds", "0.5", "--poll-seconds", "0.2")
+    first = Watch(home, *args)
+    first.wait_for("queued:", timeout=120)
+    deadline = time.monotonic() + 240
+    while saved_chunks(home) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.stop() == 130
+    assert "continues when these folders are watched again" in first.text(), first.text()
+    assert not (out / "talk.srt").exists(), first.text()  # stopped mid-file
+
+    again = Watch(home, *args)
+    again.wait_for("Batch finished: 1 done", timeout=300)
+    assert again.stop() == 130
+    text = again.text()
+    assert f"continuing: {inbox / 'talk.wav'}" in text and "queued:" not in text, text
+    assert re.search(r"^Resuming: \d+ of \d+", text, re.M), text  # from its chunks, not from the start
+    assert (out / "talk.srt").read_text(encoding="utf-8").strip()

@@ -173,9 +173,10 @@ class JobQueue:
             return int(owner.split(":")[0])
         return None
 
-    def restore(self) -> Restored:
+    def restore(self, keep: Callable[[str], bool] | None = None) -> Restored:
         """The one resume policy: every unfinished job of every earlier run, oldest first,
-        unless a live process owns it; rows this version cannot read are marked failed."""
+        unless a live process owns it; rows this version cannot read are marked failed.
+        `keep` (a watch: a source in its folders) limits it; other jobs stay queued, unseen."""
         found = Restored()
         rows = self._safe("jobs") or []
         busy: dict[int, int] = {}
@@ -183,6 +184,8 @@ class JobQueue:
         seen: set[str] = set()
         for row in rows:
             if row["state"] not in UNFINISHED or row["owner"] == self.owner:
+                continue
+            if keep is not None and not keep(row["source"]):
                 continue
             if (pid := self._busy_pid(row)) is not None:
                 busy[pid] = busy.get(pid, 0) + 1

@@ -110,6 +110,13 @@ class FolderWatcher:
         self._unreadable: set[str] = set()  # folders we warned about: said once until they are back
         self._record_warned = False
 
+    def watches(self, path: str | os.PathLike[str]) -> bool:
+        """Whether `path` lies in a watched folder (and not in an excluded one): an earlier
+        watch's interrupted file is continued by the next watch of the same folders."""
+        key = _key(path)
+        inside = any(key.startswith(_key(f).rstrip(os.sep) + os.sep) for f in self.folders)
+        return inside and not any(key.startswith(e) for e in self._exclude)
+
     def poll(self) -> list[Path]:
         """Files that became ready since the last poll; each is remembered as queued."""
         now = self.clock()
