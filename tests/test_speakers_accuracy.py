@@ -98,14 +98,11 @@ def encoder_card() -> dict:
     return json.loads(ENCODER.with_suffix(".json").read_text(encoding="utf-8"))
 
 
-# Measured before committing with the encoder trained for 70 more minutes (its card): with
-# the count estimated the tuning conversations (seeds 600-613, not these) get the count right
-# in 11 of 14, and the errors left are a voice split in two. Here one of the four voices is
-# split (5 found, 0.93 of the words). Strict: the day it passes, this mark must go.
-SPLIT_VOICE = pytest.mark.xfail(strict=True, reason="one of the four voices split in two: 5 speakers found")
-
-
-@pytest.mark.parametrize("n, seed", [(2, 201), (3, 202), pytest.param(4, 203, marks=SPLIT_VOICE)])
+# With the count estimated, the tuning conversations (seeds 600-613, not these) and 42 fresh
+# ones (700-713, 800-827) get the count right in 53 of 56 (README, Speakers). Seed 203 was a
+# strict expected failure until groups set inside another voice's stretches stopped counting
+# as speakers: that rule was made after looking at it, then checked on the fresh seeds.
+@pytest.mark.parametrize("n, seed", [(2, 201), (3, 202), (4, 203)])
 def test_a_conversation_gets_its_speakers_right(n, seed, tmp_path, encoder_card):
     """Three minutes, dozens of turns, the count estimated (`--speakers auto`)."""
     conv = conversations.conversation(seed, 180.0, n)

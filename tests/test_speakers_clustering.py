@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from nemo_desk.core.transcript import Segment, Transcript, Word
-from nemo_desk.engine.clustering import (cluster_embeddings, smooth_in_time, speech_regions, speech_windows,
-                                         windows_to_diarization)
+from nemo_desk.engine.clustering import (Stretches, cluster_embeddings, smooth_in_time, speech_regions,
+                                         speech_windows, windows_to_diarization)
 from nemo_desk.engine.speakers import assign_speakers
 
 
@@ -126,3 +126,63 @@ def test_a_short_window_between_two_of_a_speaker_stays_with_them_unless_clearly_
     assert smooth_in_time(unsure, labels, windows, switch_cost=0.0).tolist() == [0, 0, 1, 0, 1, 1]
     clear = np.vstack([a, a, b, a, b, b])  # plainly B: a short reply by B stays B's
     assert smooth_in_time(clear, labels, windows).tolist() == [0, 0, 1, 0, 1, 1]
+
+
+def _stretch_windows(labels_in_time: list[int | None], sr: int = 16000) -> list[tuple[int, int]]:
+    """1.5 s windows every 0.75 s; None starts a new stretch (a pause) before the next one."""
+    windows, t = [], 0.0
+    for lab in labels_in_time:
+        if lab is None:
+            t += 1.5  # past the last window's end, and a pause
+            continue
+        windows.append((int(t * sr), int((t + 1.5) * sr)))
+        t += 0.75
+    return windows
+
+
+def test_windows_across_a_quick_change_of_speaker_do_not_make_a_speaker_of_their_own():
+    """Two people hand over without a pause; the windows across each change hold both
+    voices and sound like neither. Counted alone they are a third speaker; set in their
+    stretches they are seen as blends (unlike their neighbours) and the count is two."""
+    rng = np.random.default_rng(11)
+    dim = 64
+    c = rng.normal(size=(3, dim))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    blend = c[0] + c[1] + 1.5 * c[2]  # an embedding of two voices at once is like neither
+    order: list[int | None] = []
+    embs, truth = [], []
+    for turn in range(6):
+        a, b = turn % 2, 1 - turn % 2
+        order += [a] * 8 + [2, 2] + [b] * 8 + [None]  # a hands over to b with no pause: two windows across
+        truth += [a] * 8 + [-1, -1] + [b] * 8
+    for lab in order:
+        if lab is None:
+            continue
+        centre = blend if lab == 2 else c[lab]
+        embs.append(centre / np.linalg.norm(centre) + rng.normal(scale=0.03, size=dim))
+    emb, truth = np.array(embs), np.array(truth)
+    windows = _stretch_windows(order)
+    assert len(set(cluster_embeddings(emb).tolist())) == 3  # without their place in time
+    labels = cluster_embeddings(emb, windows=windows)
+    assert len(set(labels.tolist())) == 2
+    assert same_partition(labels[truth >= 0], truth[truth >= 0])
+    stretches = Stretches.of(emb / np.linalg.norm(emb, axis=1, keepdims=True), windows)
+    assert stretches.blend[truth < 0].all() and stretches.blend.sum() == 2 * (truth < 0).sum()
+
+
+def test_a_piece_of_one_voice_inside_its_stretches_is_told_from_a_speaker_of_its_own():
+    """Windows whose neighbours in their stretch all carry one other label are pieces of
+    that stretch (or its edge); a speaker with stretches of their own, or alone between
+    pauses, is not."""
+    windows = _stretch_windows([0, 0, 1, 0, 0, None, 0, 1, 0, None, 2, 2, 2, None, 2, None, 0])
+    stretches = Stretches.of(np.ones((len(windows), 1)), windows)
+    assert stretches.neighbours[0] == [1] and stretches.neighbours[6] == [5, 7] and stretches.neighbours[11] == []
+    labels = np.array([0, 0, 1, 0, 0, 0, 1, 0, 2, 2, 2, 2, 0])
+    assert stretches.inside_another(labels).tolist() == [False, False, True, False, False, True, True, True,
+                                                         False, False, False, False, False]
+    # Only the windows that find the speakers: neighbours outside them are dropped.
+    core = np.ones(len(windows), dtype=bool)
+    core[3] = False
+    kept = stretches.take(core)
+    assert kept.neighbours[2] == [1] and kept.neighbours[3] == [] and kept.neighbours[5] == [4, 6]
+    assert len(kept.neighbours) == len(kept.blend) == len(windows) - 1

@@ -2,18 +2,22 @@
 speakers, and the clusters turned into frame probabilities (a `Diarization`), so words get
 speakers exactly as from Sortformer (engine/speakers.py).
 
-For more speakers than Sortformer's 4, or when the user asks for it. Three choices make
+For more speakers than Sortformer's 4, or when the user asks for it. Four choices make
 it hold up on real turn-taking (measured on synthetic conversations,
 tools/train_tiny/speakers_eval.py): windows stay inside stretches of sound between pauses,
 so a window rarely mixes two voices; only windows long enough for a steady embedding
-decide who the speakers are (and how many), shorter ones join the nearest; and the labels
-are smoothed in time, so one noisy window does not flip a speaker in mid-sentence. The
-whole file is clustered at once: a speaker keeps one label from start to end.
+decide who the speakers are (and how many), shorter ones join the nearest; a group made
+mostly of windows that straddle a quick change of speaker (no pause between the two) is a
+blend of two voices, not a speaker of its own; and the labels are smoothed in time, so one
+noisy window does not flip a speaker in mid-sentence. The whole file is clustered at once:
+a speaker keeps one label from start to end.
 
 Pure numpy and scikit-learn (imported inside the functions); the embeddings come from
 engine/diarizer.py.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,6 +45,14 @@ MERGE_COS = 0.7
 # share of all) is not taken: such a group is no speaker (overlapped speech, a cough).
 MIN_GROUP = 2
 MIN_GROUP_SHARE = 0.02
+# Two neighbouring windows of one stretch share half their sound: less alike than this
+# (cosine), one of them probably holds a change of speaker (`Stretches`). A group with
+# more than MAX_BLEND_SHARE such windows is two voices blended, not a third speaker; one
+# with more than MAX_INSIDE_SHARE windows set inside another group's stretches (all its
+# neighbours that group's) is a part of that voice, split off by the words it says. Measured with the tiny encoder (README, Speakers); not yet with TitaNet-Large.
+BLEND_COS = 0.8
+MAX_BLEND_SHARE = 0.5
+MAX_INSIDE_SHARE = 0.3
 
 
 def speech_regions(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
@@ -88,13 +100,53 @@ def speech_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
     return out
 
 
+@dataclass(frozen=True)
+class Stretches:
+    """Where the windows that find the speakers lie in the sound, for the count estimate:
+    `blend` marks a window less alike (cosine < BLEND_COS) to an overlapping neighbour
+    than one speaker's windows are (where one person hands over to another without a
+    pause, the window across the change holds both voices); `neighbours` lists each
+    window's overlapping neighbours (indices among these windows)."""
+
+    blend: np.ndarray
+    neighbours: list[list[int]]
+
+    @classmethod
+    def of(cls, unit: np.ndarray, windows: list[tuple[int, int]]) -> "Stretches":
+        n = len(windows)
+        blend = np.zeros(n, dtype=bool)
+        neighbours: list[list[int]] = [[] for _ in range(n)]
+        for i in range(n - 1):
+            if windows[i + 1][0] < windows[i][1]:  # they overlap: one stretch of sound
+                neighbours[i].append(i + 1)
+                neighbours[i + 1].append(i)
+                if float(unit[i] @ unit[i + 1]) < BLEND_COS:
+                    blend[i] = blend[i + 1] = True
+        return cls(blend, neighbours)
+
+    def take(self, mask: np.ndarray) -> "Stretches":
+        """The same for the windows of `mask` only (neighbours outside it dropped)."""
+        index = np.cumsum(mask) - 1
+        return Stretches(self.blend[mask], [[int(index[j]) for j in nb if mask[j]]
+                                            for i, nb in enumerate(self.neighbours) if mask[i]])
+
+    def inside_another(self, labels: np.ndarray) -> np.ndarray:
+        """Windows whose neighbours in their stretch all carry one label other than their
+        own: a piece of someone else's stretch of speech (or its edge)."""
+        return np.array([bool(nb) and len({int(labels[j]) for j in nb}) == 1 and labels[nb[0]] != labels[i]
+                         for i, nb in enumerate(self.neighbours)], dtype=bool)
+
+
 def cluster_embeddings(embeddings: np.ndarray, count: int | None = None, max_speakers: int = MAX_SPEAKERS,
-                       reliable: np.ndarray | None = None) -> np.ndarray:
+                       reliable: np.ndarray | None = None,
+                       windows: list[tuple[int, int]] | None = None) -> np.ndarray:
     """A cluster label per embedding. `count` given: exactly that many (or fewer when there
     are fewer embeddings); None: estimated (`_cluster`), one speaker when no two groups
     differ enough. `reliable` (a mask): only those
     embeddings find the speakers; the others join the nearest speaker's centre, so a
-    one-word reply can neither invent a speaker nor pull two apart."""
+    one-word reply can neither invent a speaker nor pull two apart. `windows` (where each
+    embedding lies, in time order): the estimate also refuses groups of blended voices or
+    of pieces of someone else's stretches (`Stretches`)."""
     emb = np.asarray(embeddings, dtype=np.float64)
     n = len(emb)
     if n < 2 or count == 1:
@@ -103,20 +155,20 @@ def cluster_embeddings(embeddings: np.ndarray, count: int | None = None, max_spe
     core = np.ones(n, dtype=bool) if reliable is None else np.asarray(reliable, dtype=bool)
     if core.sum() < 2:
         core = np.ones(n, dtype=bool)
+    stretches = Stretches.of(emb, windows).take(core) if windows is not None else None
     labels = np.zeros(n, dtype=np.int64)
-    labels[core] = _cluster(emb[core], count, max_speakers)
+    labels[core] = _cluster(emb[core], count, max_speakers, stretches)
     if not core.all():
         centres = np.stack([emb[core][labels[core] == k].mean(axis=0) for k in range(int(labels[core].max()) + 1)])
         labels[~core] = np.argmax(emb[~core] @ centres.T, axis=1)
     return labels
 
 
-def _cluster(emb: np.ndarray, count: int | None, max_speakers: int) -> np.ndarray:
+def _cluster(emb: np.ndarray, count: int | None, max_speakers: int, stretches: Stretches | None) -> np.ndarray:
     """k-means on the unit vectors: `count` groups, or with no count the most groups
-    (up to `max_speakers`) that are all distinct voices: every two centres less alike
-    than MERGE_COS (cosine) and every group at least MIN_GROUP windows and MIN_GROUP_SHARE
-    of them. A silhouette picks fewer when two voices are alike next to a very different
-    one (measured: tools/train_tiny/speakers_eval.py); distinct centres do not."""
+    (up to `max_speakers`) that are all distinct voices (`_distinct`). A silhouette picks
+    fewer when two voices are alike next to a very different one (measured:
+    tools/train_tiny/speakers_eval.py); distinct centres do not."""
     from sklearn.cluster import KMeans
 
     n = len(emb)
@@ -129,16 +181,29 @@ def _cluster(emb: np.ndarray, count: int | None, max_speakers: int) -> np.ndarra
     best = np.zeros(n, dtype=np.int64)
     for k in range(2, min(max_speakers, n) + 1):
         labels = fit(k)
-        sizes = np.bincount(labels, minlength=k)
-        if sizes.min() < max(MIN_GROUP, MIN_GROUP_SHARE * n):
-            continue
-        centres = np.stack([emb[labels == j].mean(axis=0) for j in range(k)])
-        centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-        alike = centres @ centres.T
-        np.fill_diagonal(alike, -1.0)
-        if alike.max() < MERGE_COS:
+        if _distinct(emb, labels, k, stretches):
             best = labels
     return best
+
+
+def _distinct(emb: np.ndarray, labels: np.ndarray, k: int, stretches: Stretches | None) -> bool:
+    """Whether `k` groups are `k` speakers: each at least MIN_GROUP windows and
+    MIN_GROUP_SHARE of them, none more than MAX_BLEND_SHARE blends or MAX_INSIDE_SHARE
+    pieces inside another's stretches, and every two centres less alike than MERGE_COS."""
+    sizes = np.bincount(labels, minlength=k)
+    if sizes.min() < max(MIN_GROUP, MIN_GROUP_SHARE * len(emb)):
+        return False
+    if stretches is not None:
+        inside = stretches.inside_another(labels)
+        for j in range(k):
+            group = labels == j
+            if stretches.blend[group].mean() > MAX_BLEND_SHARE or inside[group].mean() > MAX_INSIDE_SHARE:
+                return False
+    centres = np.stack([emb[labels == j].mean(axis=0) for j in range(k)])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    alike = centres @ centres.T
+    np.fill_diagonal(alike, -1.0)
+    return bool(alike.max() < MERGE_COS)
 
 
 def smooth_in_time(embeddings: np.ndarray, labels: np.ndarray, windows: list[tuple[int, int]],

@@ -148,5 +148,6 @@ def _embeddings(model: Any, audio: np.ndarray, count: int | None, cancel: Cancel
             observer(Progress(Stage.DIARIZING, min(duration, group[-1][1] / SAMPLE_RATE), duration))
     embeddings = np.vstack(parts) if parts else np.zeros((0, 1))
     reliable = np.array([e - s >= MIN_CLUSTER_S * SAMPLE_RATE for s, e in windows], dtype=bool)
-    labels = smooth_in_time(embeddings, cluster_embeddings(embeddings, count, reliable=reliable), windows)
+    labels = smooth_in_time(embeddings, cluster_embeddings(embeddings, count, reliable=reliable, windows=windows),
+                            windows)
     return windows_to_diarization(windows, labels, len(audio), SAMPLE_RATE)
