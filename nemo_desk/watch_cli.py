@@ -5,9 +5,10 @@ file that appears (and those already there that were never queued) is transcribe
 has stopped growing (engine/watch.py), with the same options as `transcribe`. Files that
 arrive while a batch runs join it; the computer is kept awake while it runs and a summary
 line ends it. What was queued is remembered in the journal, so a restart does not
-transcribe it again. Ctrl+C stops after the current chunk; the next watch of the same
-folders continues that file first (with the options it was started with, from the chunk it
-reached), as `nemo-desk transcribe --resume` would. It runs until stopped.
+transcribe it again. Ctrl+C stops after the current chunk; the next watch of a folder
+that holds the file continues it first (with the options it was started with, from the
+chunk it reached), as `nemo-desk transcribe --resume` would; so it does with any unfinished
+file in the watched folders that `transcribe` or the window left. It runs until stopped.
 """
 
 from __future__ import annotations
@@ -121,15 +122,17 @@ def run_watch(
 
 
 def _continue_interrupted(services, watcher: FolderWatcher, reporter, cancel: CancelToken, batch: CliBatch):
-    """Files of these folders that an earlier run left unfinished (Ctrl+C, a crash, a shut
-    down PC): the watcher will not queue them again (they were queued), so they run first,
-    from their journal. Files elsewhere are left for `transcribe --resume` or the window."""
+    """Files in these folders that an earlier run left unfinished (a watch, `transcribe` or
+    the window, stopped by Ctrl+C, a crash or a shut down PC): a watch never queues a file
+    twice, so they run first, from their journal, and are claimed so that the next poll does
+    not queue them again. Files elsewhere are left for `transcribe --resume` or the window."""
     restored = services.queue.restore(keep=watcher.watches)
     for note in restored.notes:
         reporter.line(f"warning: {note}")
     if not restored.jobs:
         return None
     for job in restored.jobs:
+        watcher.claim(job.source)
         reporter.line(f"continuing: {job.source}")
     batch.begin()
     return run_batch(services, restored.jobs, reporter, cancel, batch.summary)

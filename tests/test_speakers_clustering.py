@@ -168,6 +168,8 @@ def test_windows_across_a_quick_change_of_speaker_do_not_make_a_speaker_of_their
     assert same_partition(labels[truth >= 0], truth[truth >= 0])
     stretches = Stretches.of(emb / np.linalg.norm(emb, axis=1, keepdims=True), windows)
     assert stretches.blend[truth < 0].all() and stretches.blend.sum() == 2 * (truth < 0).sum()
+    with pytest.raises(ValueError, match="windows for"):
+        cluster_embeddings(emb, windows=windows[:-1])
 
 
 def test_a_piece_of_one_voice_inside_its_stretches_is_told_from_a_speaker_of_its_own():
@@ -186,3 +188,20 @@ def test_a_piece_of_one_voice_inside_its_stretches_is_told_from_a_speaker_of_its
     kept = stretches.take(core)
     assert kept.neighbours[2] == [1] and kept.neighbours[3] == [] and kept.neighbours[5] == [4, 6]
     assert len(kept.neighbours) == len(kept.blend) == len(windows) - 1
+
+
+def test_two_people_talking_without_pauses_stay_two_speakers():
+    """Latched turns in one long stretch: most windows sit next to a change, so most are
+    marked as blends. That tells nothing about which group is a speaker: two stay two."""
+    rng = np.random.default_rng(5)
+    c = rng.normal(size=(2, 64))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    units = [turn % 2 for turn in range(16) for _ in range(4)]  # 0.75 s pieces, four per turn, no pause
+    embs = [c[a] + c[b] for a, b in zip(units, units[1:])]  # a 1.5 s window holds two pieces
+    emb = np.array([e / np.linalg.norm(e) for e in embs]) + rng.normal(scale=0.01, size=(len(embs), 64))
+    windows = _stretch_windows([0] * len(embs))
+    assert Stretches.of(emb / np.linalg.norm(emb, axis=1, keepdims=True), windows).blend.mean() > 0.6
+    labels = cluster_embeddings(emb, windows=windows)
+    assert len(set(labels.tolist())) == 2
+    pure = np.array([a == b for a, b in zip(units, units[1:])])
+    assert same_partition(labels[pure], np.array(units[:-1])[pure])

@@ -69,7 +69,27 @@ def test_a_path_is_watched_inside_the_folders_not_beside_them_nor_in_the_exclude
     assert watcher.watches(inbox / "a.wav") and watcher.watches(inbox / "day 2" / "b.mp4")
     assert not watcher.watches(tmp_path / "inbox2" / "a.wav")  # a name that only starts the same
     assert not watcher.watches(tmp_path / "a.wav") and not watcher.watches(out / "c.wav")
-    assert FolderWatcher([str(inbox) + os.sep]).watches(inbox / "a.wav")  # a folder given with its separator
+    root = FolderWatcher([os.path.abspath(os.sep)])  # a whole drive ("C:\\" on Windows): one separator
+    assert root.watches(tmp_path / "a.wav")
+    assert not FolderWatcher([tmp_path], exclude=[os.path.abspath(os.sep)]).watches(tmp_path / "a.wav")
+
+
+def test_a_claimed_file_is_not_queued_again_unless_it_changes(tmp_path):
+    """A file continued from the journal (queued by `transcribe` or the window) is claimed
+    by the watch, so it is transcribed once; replaced by another, it is new."""
+    clock = Clock()
+    clip = tmp_path / "talk.wav"
+    _grow(clip, b"x" * 100, 10**18)
+    watcher = FolderWatcher([tmp_path], settle_s=1.0, clock=clock)
+    watcher.claim(clip)
+    watcher.claim(tmp_path / "gone.wav")  # deleted meanwhile: nothing to remember, no error
+    for _ in range(3):
+        assert watcher.poll() == []
+        clock.now += 2
+    _grow(clip, b"y" * 100, 10**18 + 5)
+    watcher.poll()
+    clock.now += 2
+    assert watcher.poll() == [clip]
 
 
 def test_queued_files_are_remembered_across_a_restart_through_the_journal(tmp_path):

@@ -21,14 +21,14 @@ SETTLE_S = 3.0
 class Watch:
     """A `nemo-desk watch` process whose output lines are kept with the time they came."""
 
-    def __init__(self, home: Path, *args: str) -> None:
+    def __init__(self, home: Path, *args: str, command: str = "watch") -> None:
         env = {
             **os.environ,
             "NEMO_DESK_HOME": str(home),
             "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nemo_desk", "watch", *args],
+            [sys.executable, "-m", "nemo_desk", command, *args],
             env=env,
             cwd=REPO,
             stdout=subprocess.DEVNULL,
@@ -135,28 +135,35 @@ def test_watch_refuses_a_file_or_a_missing_folder_in_one_line(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C is simulated with SIGINT")
-def test_a_file_interrupted_by_ctrl_c_is_continued_by_the_next_watch_not_forgotten(tmp_path, tiny_steered):
+@pytest.mark.parametrize("first_run", ["watch", "transcribe"])
+def test_a_file_interrupted_by_ctrl_c_is_continued_by_the_next_watch_once(tmp_path, tiny_steered, first_run):
     """The watcher never queues a file twice, so without this an unattended inbox would skip
-    the interrupted file for good: the next watch of the folder continues it from its chunks."""
+    the interrupted file for good: the next watch of the folder continues it from its chunks,
+    and only once (a file `transcribe` left was never seen by a watch: it is claimed)."""
     from tests.test_resume import long_audio, saved_chunks
 
     inbox, home, out = tmp_path / "inbox", tmp_path / "home", tmp_path / "out"
     inbox.mkdir()
     long_audio(inbox / "talk.wav", 60, seed=7)
-    args = (str(inbox), "--model-path", str(tiny_steered), "--device", "cpu", "--format", "srt",
-            "--output-dir", str(out), "--chunk-seconds", "12", "--batch-size", "1",
-            "--settle-seconds", "0.5", "--poll-seconds", "0.2")
-    first = Watch(home, *args)
-    first.wait_for("queued:", timeout=120)
+    job = ("--model-path", str(tiny_steered), "--device", "cpu", "--format", "srt",
+           "--output-dir", str(out), "--chunk-seconds", "12", "--batch-size", "1")
+    args = (str(inbox), *job, "--settle-seconds", "0.5", "--poll-seconds", "0.2")
+    if first_run == "watch":
+        first = Watch(home, *args)
+        first.wait_for("queued:", timeout=120)
+    else:
+        first = Watch(home, str(inbox / "talk.wav"), *job, command="transcribe")
     deadline = time.monotonic() + 240
     while saved_chunks(home) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first.stop() == 130
-    assert "continues when these folders are watched again" in first.text(), first.text()
+    if first_run == "watch":
+        assert "continues when these folders are watched again" in first.text(), first.text()
     assert not (out / "talk.srt").exists(), first.text()  # stopped mid-file
 
     again = Watch(home, *args)
     again.wait_for("Batch finished: 1 done", timeout=300)
+    time.sleep(2.5)  # several polls after the batch: the continued file must not be queued again
     assert again.stop() == 130
     text = again.text()
     assert f"continuing: {inbox / 'talk.wav'}" in text and "queued:" not in text, text

@@ -6,10 +6,11 @@ For more speakers than Sortformer's 4, or when the user asks for it. Four choice
 it hold up on real turn-taking (measured on synthetic conversations,
 tools/train_tiny/speakers_eval.py): windows stay inside stretches of sound between pauses,
 so a window rarely mixes two voices; only windows long enough for a steady embedding
-decide who the speakers are (and how many), shorter ones join the nearest; a group made
-mostly of windows that straddle a quick change of speaker (no pause between the two) is a
-blend of two voices, not a speaker of its own; and the labels are smoothed in time, so one
-noisy window does not flip a speaker in mid-sentence. The whole file is clustered at once:
+decide who the speakers are (and how many), shorter ones join the nearest; when the count
+is estimated, a group made mostly of windows that straddle a quick change of speaker (no
+pause between the two) is a blend of two voices, and a group of windows set inside
+another group's stretches is a part of that voice, not a speaker of its own; and the
+labels are smoothed in time, so one noisy window does not flip a speaker in mid-sentence. The whole file is clustered at once:
 a speaker keeps one label from start to end.
 
 Pure numpy and scikit-learn (imported inside the functions); the embeddings come from
@@ -45,11 +46,13 @@ MERGE_COS = 0.7
 # share of all) is not taken: such a group is no speaker (overlapped speech, a cough).
 MIN_GROUP = 2
 MIN_GROUP_SHARE = 0.02
-# Two neighbouring windows of one stretch share half their sound: less alike than this
+# Two neighbouring windows of one stretch share much of their sound: less alike than this
 # (cosine), one of them probably holds a change of speaker (`Stretches`). A group with
-# more than MAX_BLEND_SHARE such windows is two voices blended, not a third speaker; one
-# with more than MAX_INSIDE_SHARE windows set inside another group's stretches (all its
-# neighbours that group's) is a part of that voice, split off by the words it says. Measured with the tiny encoder (README, Speakers); not yet with TitaNet-Large.
+# more than MAX_BLEND_SHARE of its windows such blends is two voices blended, not a third
+# speaker; one with more than MAX_INSIDE_SHARE of its windows set inside another group's
+# stretches (all their neighbours that group's) is a part of that voice, split off by the
+# words it says. Measured with the tiny encoder (README, Speakers); not yet with
+# TitaNet-Large's real weights.
 BLEND_COS = 0.8
 MAX_BLEND_SHARE = 0.5
 MAX_INSIDE_SHARE = 0.3
@@ -105,8 +108,8 @@ class Stretches:
     """Where the windows that find the speakers lie in the sound, for the count estimate:
     `blend` marks a window less alike (cosine < BLEND_COS) to an overlapping neighbour
     than one speaker's windows are (where one person hands over to another without a
-    pause, the window across the change holds both voices); `neighbours` lists each
-    window's overlapping neighbours (indices among these windows)."""
+    pause, the window across the change holds both voices); `neighbours` lists the windows
+    just before and after each one that overlap it (indices among these windows)."""
 
     blend: np.ndarray
     neighbours: list[list[int]]
@@ -125,7 +128,9 @@ class Stretches:
         return cls(blend, neighbours)
 
     def take(self, mask: np.ndarray) -> "Stretches":
-        """The same for the windows of `mask` only (neighbours outside it dropped)."""
+        """The same for the windows of `mask` only: neighbours outside it dropped, `blend`
+        kept as measured against them (a short window beside a change still marks it)."""
+        mask = np.asarray(mask, dtype=bool)
         index = np.cumsum(mask) - 1
         return Stretches(self.blend[mask], [[int(index[j]) for j in nb if mask[j]]
                                             for i, nb in enumerate(self.neighbours) if mask[i]])
@@ -155,7 +160,9 @@ def cluster_embeddings(embeddings: np.ndarray, count: int | None = None, max_spe
     core = np.ones(n, dtype=bool) if reliable is None else np.asarray(reliable, dtype=bool)
     if core.sum() < 2:
         core = np.ones(n, dtype=bool)
-    stretches = Stretches.of(emb, windows).take(core) if windows is not None else None
+    if windows is not None and len(windows) != n:
+        raise ValueError(f"{len(windows)} windows for {n} embeddings")
+    stretches = Stretches.of(emb, windows).take(core) if windows is not None and count is None else None
     labels = np.zeros(n, dtype=np.int64)
     labels[core] = _cluster(emb[core], count, max_speakers, stretches)
     if not core.all():
@@ -188,22 +195,30 @@ def _cluster(emb: np.ndarray, count: int | None, max_speakers: int, stretches: S
 
 def _distinct(emb: np.ndarray, labels: np.ndarray, k: int, stretches: Stretches | None) -> bool:
     """Whether `k` groups are `k` speakers: each at least MIN_GROUP windows and
-    MIN_GROUP_SHARE of them, none more than MAX_BLEND_SHARE blends or MAX_INSIDE_SHARE
-    pieces inside another's stretches, and every two centres less alike than MERGE_COS."""
+    MIN_GROUP_SHARE of them, none (of three or more) standing out with more than
+    MAX_BLEND_SHARE blends or MAX_INSIDE_SHARE pieces inside another's stretches, and
+    every two centres less alike than MERGE_COS."""
     sizes = np.bincount(labels, minlength=k)
     if sizes.min() < max(MIN_GROUP, MIN_GROUP_SHARE * len(emb)):
         return False
-    if stretches is not None:
-        inside = stretches.inside_another(labels)
-        for j in range(k):
-            group = labels == j
-            if stretches.blend[group].mean() > MAX_BLEND_SHARE or inside[group].mean() > MAX_INSIDE_SHARE:
-                return False
+    if stretches is not None and k >= 3 and (_stands_out(stretches.blend, labels, k, MAX_BLEND_SHARE)
+                                             or _stands_out(stretches.inside_another(labels), labels, k,
+                                                            MAX_INSIDE_SHARE)):
+        return False
     centres = np.stack([emb[labels == j].mean(axis=0) for j in range(k)])
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
     alike = centres @ centres.T
     np.fill_diagonal(alike, -1.0)
     return bool(alike.max() < MERGE_COS)
+
+
+def _stands_out(marked: np.ndarray, labels: np.ndarray, k: int, limit: float) -> bool:
+    """Whether some group has more than `limit` of its windows marked while most groups do
+    not. Only a third voice or more is judged so: a blend needs two voices, and where most
+    voices sit next to changes (people talking over each other's ends, no pauses) the
+    marks tell nothing."""
+    shares = np.array([marked[labels == j].mean() for j in range(k)])
+    return bool(shares.max() > limit and np.median(shares) <= limit)
 
 
 def smooth_in_time(embeddings: np.ndarray, labels: np.ndarray, windows: list[tuple[int, int]],

@@ -90,6 +90,11 @@ def _key(path: str | os.PathLike[str]) -> str:
     return os.path.normcase(os.path.abspath(os.fspath(path)))
 
 
+def _prefix(folder: str | os.PathLike[str]) -> str:
+    """What every path inside `folder` starts with (a drive or root too: "c:\\", "/")."""
+    return _key(folder).rstrip(os.sep) + os.sep
+
+
 class FolderWatcher:
     def __init__(
         self,
@@ -105,7 +110,7 @@ class FolderWatcher:
         self.record: WatchRecord = record if record is not None else MemoryRecord()
         self.warn = warn
         self.clock = clock
-        self._exclude = [_key(e) + os.sep for e in exclude]
+        self._exclude = [_prefix(e) for e in exclude]
         self._growing: dict[str, _Growing] = {}
         self._unreadable: set[str] = set()  # folders we warned about: said once until they are back
         self._record_warned = False
@@ -114,8 +119,17 @@ class FolderWatcher:
         """Whether `path` lies in a watched folder (and not in an excluded one): an earlier
         watch's interrupted file is continued by the next watch of the same folders."""
         key = _key(path)
-        inside = any(key.startswith(_key(f).rstrip(os.sep) + os.sep) for f in self.folders)
+        inside = any(key.startswith(_prefix(f)) for f in self.folders)
         return inside and not any(key.startswith(e) for e in self._exclude)
+
+    def claim(self, path: str | os.PathLike[str]) -> None:
+        """Remember `path` as queued, as it is now: a file continued from the journal (which
+        `transcribe` or the window may have queued) is not queued again by the next poll."""
+        try:
+            st = os.stat(long_path(path))
+        except OSError:
+            return  # gone: nothing to queue again either
+        self._remember(_key(path), (st.st_size, st.st_mtime_ns))
 
     def poll(self) -> list[Path]:
         """Files that became ready since the last poll; each is remembered as queued."""
