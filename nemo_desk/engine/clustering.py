@@ -10,8 +10,8 @@ decide who the speakers are (and how many), shorter ones join the nearest; when 
 is estimated, a group made mostly of windows that straddle a quick change of speaker (no
 pause between the two) is a blend of two voices, and a group of windows set inside
 another group's stretches is a part of that voice, not a speaker of its own; and the
-labels are smoothed in time, so one noisy window does not flip a speaker in mid-sentence. The whole file is clustered at once:
-a speaker keeps one label from start to end.
+labels are smoothed in time, so one noisy window does not flip a speaker in mid-sentence.
+The whole file is clustered at once: a speaker keeps one label from start to end.
 
 Pure numpy and scikit-learn (imported inside the functions); the embeddings come from
 engine/diarizer.py.

@@ -116,8 +116,8 @@ class FolderWatcher:
         self._record_warned = False
 
     def watches(self, path: str | os.PathLike[str]) -> bool:
-        """Whether `path` lies in a watched folder (and not in an excluded one): an earlier
-        watch's interrupted file is continued by the next watch of the same folders."""
+        """Whether `path` lies in a watched folder (and not in an excluded one): an
+        unfinished file there is continued by the watch (watch_cli)."""
         key = _key(path)
         inside = any(key.startswith(_prefix(f)) for f in self.folders)
         return inside and not any(key.startswith(e) for e in self._exclude)
