@@ -37,10 +37,16 @@ def is_disk_full(exc: BaseException) -> bool:
 
 def is_damaged(exc: BaseException) -> bool:
     """A file that is not a database or a malformed one; never a full disk or a lock."""
-    code = getattr(exc, "sqlite_errorcode", None)
+    code = _primary_code(exc)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+        return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+def _primary_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code (the low byte of an extended one), None before Python 3.11."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
 
 
 def connect(path: Path, schema: str, version: int, migrate: Migrate | None = None) -> sqlite3.Connection:
@@ -76,9 +82,9 @@ def connect(path: Path, schema: str, version: int, migrate: Migrate | None = Non
 
 
 def _is_busy(exc: BaseException) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
+    code = _primary_code(exc)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 

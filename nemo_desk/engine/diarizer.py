@@ -79,8 +79,7 @@ def _sortformer(model: Any, audio: np.ndarray, cancel: CancelToken, observer: Ob
     with torch.inference_mode():
         if not model.streaming_mode and duration <= OFFLINE_MAX_S:
             cancel.raise_if_cancelled()
-            preds = model.forward(audio_signal=torch.from_numpy(audio)[None].to(model.device),
-                                  audio_signal_length=torch.tensor([len(audio)], device=model.device))
+            preds = model.forward(**_one_signal(model, audio))
             return Diarization(preds[0, :n_frames].float().cpu().numpy(), FRAME_S)
         feats, feat_len = streaming_features(model, audio)
         mods = model.sortformer_modules
@@ -110,21 +109,26 @@ def streaming_features(model: Any, audio: np.ndarray, piece_s: float | None = No
     piece = max(1, int((piece_s or FEATURE_PIECE_S) * SAMPLE_RATE) // hop) * hop
     # Outside streaming mode NeMo scales the file by its loudest sample first: not local.
     whole = not model.streaming_mode or str(feat.normalize) in ("per_feature", "all_features") or n <= piece
-    length = torch.tensor([n], device=model.device)
     if whole:
-        feats, feat_len = model.process_signal(audio_signal=torch.from_numpy(audio)[None].to(model.device),
-                                               audio_signal_length=length)
+        feats, feat_len = model.process_signal(**_one_signal(model, audio))
         return feats[:, :, : int(feat_len.max())], feat_len
     margin = math.ceil(feat.n_fft / hop) * hop  # covers a frame's window and the pre-emphasis
-    total = int(feat.get_seq_len(length.cpu())[0])
+    total = int(feat.get_seq_len(torch.tensor([n]))[0])
     parts = []
     for start in range(0, n, piece):
         a, b = max(0, start - margin), min(n, start + piece + margin)
-        feats, _ = model.process_signal(audio_signal=torch.from_numpy(audio[a:b])[None].to(model.device),
-                                        audio_signal_length=torch.tensor([b - a], device=model.device))
+        feats, _ = model.process_signal(**_one_signal(model, audio[a:b]))
         first = (start - a) // hop
         parts.append(feats[:, :, first : first + min(piece // hop, total - start // hop)])
     return torch.cat(parts, dim=2), torch.tensor([total], device=model.device)
+
+
+def _one_signal(model: Any, audio: np.ndarray) -> dict[str, Any]:
+    """A batch of one on the model's device, as Sortformer's forward and process_signal take it."""
+    import torch
+
+    return {"audio_signal": torch.from_numpy(audio)[None].to(model.device),
+            "audio_signal_length": torch.tensor([len(audio)], device=model.device)}
 
 
 def _embeddings(model: Any, audio: np.ndarray, count: int | None, cancel: CancelToken,

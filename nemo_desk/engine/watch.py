@@ -110,6 +110,7 @@ class FolderWatcher:
         self.record: WatchRecord = record if record is not None else MemoryRecord()
         self.warn = warn
         self.clock = clock
+        self._inside = [_prefix(f) for f in self.folders]
         self._exclude = [_prefix(e) for e in exclude]
         self._growing: dict[str, _Growing] = {}
         self._unreadable: set[str] = set()  # folders we warned about: said once until they are back
@@ -119,17 +120,14 @@ class FolderWatcher:
         """Whether `path` lies in a watched folder (and not in an excluded one): an
         unfinished file there is continued by the watch (watch_cli)."""
         key = _key(path)
-        inside = any(key.startswith(_prefix(f)) for f in self.folders)
+        inside = any(key.startswith(p) for p in self._inside)
         return inside and not any(key.startswith(e) for e in self._exclude)
 
     def claim(self, path: str | os.PathLike[str]) -> None:
         """Remember `path` as queued, as it is now: a file continued from the journal (which
         `transcribe` or the window may have queued) is not queued again by the next poll."""
-        try:
-            st = os.stat(long_path(path))
-        except OSError:
-            return  # gone: nothing to queue again either
-        self._remember(_key(path), (st.st_size, st.st_mtime_ns))
+        if (stamp := _stamp(path)) is not None:  # gone: nothing to queue again either
+            self._remember(_key(path), stamp)
 
     def poll(self) -> list[Path]:
         """Files that became ready since the last poll; each is remembered as queued."""
@@ -163,13 +161,11 @@ class FolderWatcher:
         return [f for f in files if not is_partial_name(os.path.basename(f))]
 
     def _settled(self, key: str, name: str, now: float) -> bool:
-        try:
-            st = os.stat(long_path(name))
-        except OSError:
+        stamp = _stamp(name)
+        if stamp is None:
             self._growing.pop(key, None)
             return False
-        stamp = (st.st_size, st.st_mtime_ns)
-        if st.st_size == 0 or self._known(key) == stamp:
+        if stamp[0] == 0 or self._known(key) == stamp:
             return False  # empty (just created) or queued before
         seen = self._growing.get(key)
         if seen is None or seen.stamp != stamp:
@@ -205,6 +201,15 @@ class FolderWatcher:
                 f"Could not record watched files in the queue journal ({exc}); after a restart "
                 "files already done may be queued again"
             )
+
+
+def _stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a file, None when it cannot be read (gone, moved)."""
+    try:
+        st = os.stat(long_path(path))
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _why(exc: BaseException) -> str:
